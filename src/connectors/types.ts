@@ -25,6 +25,8 @@ export interface OpenRequest {
   readonly pty: PtySpec | undefined;
   /** The exec command line; undefined means an interactive login shell. */
   readonly command: string | undefined;
+  /** A subsystem (e.g. "sftp") instead of a shell or command, where the template allows it. */
+  readonly subsystem?: string;
   /** Environment passed on (only variables the broker chose to forward). */
   readonly env: Readonly<Record<string, string>>;
   /** Aborted when the session is ended before or during connect. */

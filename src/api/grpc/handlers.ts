@@ -1,0 +1,110 @@
+/** The API's handlers: validate (zod), authorise, call a service, convert to the wire shape. */
+import { z } from 'zod';
+import type { Clock } from '../../domain/clock.js';
+import { GatehouseError } from '../../domain/errors.js';
+import type { Role, Session } from '../../domain/types.js';
+import type { EventLog } from '../../events/log.js';
+import type { Directory } from '../../grants/directory.js';
+import type { GrantService } from '../../grants/service.js';
+import type { Store } from '../../store/ports.js';
+import { grantToWire, sessionToWire } from './convert.js';
+import { durationField, parseRequest, type CallContext, type StreamHandler, type UnaryHandler } from './context.js';
+
+export interface ApiDeps {
+  readonly directory: Directory;
+  readonly grants: GrantService;
+  readonly store: Store;
+  readonly events: EventLog;
+  readonly clock: Clock;
+}
+
+const id = z.string().min(1).max(64);
+const text = (max: number) => z.string().max(max);
+
+const requestGrant = z.object({
+  user: z.string().min(1).max(32),
+  targets: z.array(z.string().min(1).max(64)).min(1).max(50),
+  incident: text(64),
+  duration: durationField,
+  reason: text(1_000),
+  template: text(64),
+  breakGlass: z.boolean(),
+});
+
+export function requireRole(ctx: CallContext, roles: readonly Role[]): void {
+  if (!roles.some((r) => ctx.user.roles.includes(r))) {
+    throw new GatehouseError('GH_ERR_FORBIDDEN', `${ctx.user.name} needs one of the roles: ${roles.join(', ')}`);
+  }
+}
+
+const OVERSEERS: readonly Role[] = ['approver', 'watcher', 'auditor', 'admin'];
+
+export function createHandlers(d: ApiDeps): { unary: Record<string, UnaryHandler>; stream: Record<string, StreamHandler> } {
+  const wire = (g: Parameters<typeof grantToWire>[0]) => grantToWire(g, d.grants.template(g.template), d.clock.now());
+  const canSeeSession = (ctx: CallContext, s: Session): boolean => s.user === ctx.user.name || OVERSEERS.some((r) => ctx.user.roles.includes(r));
+
+  const unary: Record<string, UnaryHandler> = {
+    whoAmI: async (ctx) => ({ user: ctx.user.name, roles: ctx.user.roles }),
+
+    requestGrant: async (ctx, req) => {
+      const r = parseRequest(requestGrant, req);
+      const g = await d.grants.request(
+        ctx.user.name,
+        { user: r.user, targets: r.targets, incident: r.incident, durationMs: r.duration, reason: r.reason, template: r.template || undefined, breakGlass: r.breakGlass },
+        ctx.source,
+      );
+      return wire(g);
+    },
+
+    approveGrant: async (ctx, req) => {
+      const r = parseRequest(z.object({ id, totp: text(16) }), req);
+      return wire(await d.grants.approve(ctx.user.name, r.id, { ...(r.totp !== '' && { totp: r.totp }) }, ctx.source));
+    },
+
+    denyGrant: async (ctx, req) => {
+      const r = parseRequest(z.object({ id, reason: text(1_000) }), req);
+      return wire(await d.grants.deny(ctx.user.name, r.id, r.reason, ctx.source));
+    },
+
+    revokeGrant: async (ctx, req) => {
+      const r = parseRequest(z.object({ id, reason: text(1_000) }), req);
+      return wire(await d.grants.revoke(ctx.user.name, r.id, r.reason, ctx.source));
+    },
+
+    getGrant: async (ctx, req) => wire(await d.grants.get(ctx.user.name, parseRequest(z.object({ id }), req).id)),
+
+    listGrants: async (ctx, req) => {
+      const r = parseRequest(z.object({ active: z.boolean(), incident: text(64), user: text(32) }), req);
+      const grants = await d.grants.list(ctx.user.name, { active: r.active, ...(r.incident && { incident: r.incident }), ...(r.user && { user: r.user }) });
+      return { grants: grants.map(wire) };
+    },
+
+    listSessions: async (ctx, req) => {
+      const r = parseRequest(z.object({ live: z.boolean(), incident: text(64), grantId: text(64), user: text(32) }), req);
+      const sessions = await d.store.listSessions({ ...(r.live && { live: true }), ...(r.incident && { incident: r.incident }), ...(r.grantId && { grantId: r.grantId }), ...(r.user && { user: r.user }) });
+      return { sessions: sessions.filter((s) => canSeeSession(ctx, s)).map(sessionToWire) };
+    },
+
+    getSession: async (ctx, req) => {
+      const s = await d.store.getSession(parseRequest(z.object({ id }), req).id);
+      if (s === undefined || !canSeeSession(ctx, s)) throw new GatehouseError('GH_ERR_SESSION_NOT_FOUND', 'no such session');
+      return sessionToWire(s);
+    },
+
+    killSession: async (ctx, req) => {
+      requireRole(ctx, ['watcher', 'admin']);
+      const r = parseRequest(z.object({ id, reason: text(1_000) }), req);
+      if (r.reason.trim() === '') throw new GatehouseError('GH_ERR_BAD_INPUT', 'a reason is required to kill a session');
+      const s = await d.store.getSession(r.id);
+      if (s === undefined) throw new GatehouseError('GH_ERR_SESSION_NOT_FOUND', `no session ${r.id}`);
+      if (s.state !== 'live') throw new GatehouseError('GH_ERR_SESSION_STATE', `session ${r.id} already ended (${s.endReason ?? 'unknown'})`);
+      await d.events.emit({
+        type: 'session.killed',
+        ctx: { actor: ctx.user.name, user: s.user, target: s.target, grantId: s.grantId, incident: s.incident, sessionId: s.id, source: ctx.source },
+        data: { reason: r.reason.trim() },
+      });
+      return sessionToWire(s);
+    },
+  };
+  return { unary, stream: {} };
+}

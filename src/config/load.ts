@@ -1,0 +1,183 @@
+/**
+ * Config is parsed once at start, every error reported at once with its path, then frozen
+ * (fastify, Immich). This folder is the only reader of process.env.
+ */
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { GatehouseError } from '../domain/errors.js';
+import type { Target, Template, User } from '../domain/types.js';
+import { configSchema, type ParsedConfig, type SinkConfig } from './schema.js';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Config {
+  readonly brokerId: string;
+  readonly listen: { readonly ssh: HostPort; readonly http: HostPort | undefined; readonly grpc: HostPort };
+  readonly dataDir: string;
+  readonly store: { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
+  readonly recordings: { readonly dir: string; readonly mode: 'strict' | 'best-effort'; readonly input: boolean; readonly maxOutputBytes: number };
+  readonly ssh: { readonly loginGraceTimeMs: number; readonly hostKeys: readonly string[] };
+  readonly grpc: { readonly tls: { readonly cert: string; readonly key: string; readonly ca: string | undefined; readonly requireClientCert: boolean } | undefined };
+  readonly users: readonly User[];
+  readonly targets: readonly Target[];
+  readonly templates: readonly Template[];
+  readonly sinks: readonly SinkConfig[];
+  /** Where the config came from, for logs and `config.loaded` events. */
+  readonly source: string;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads, interpolates, validates. Throws GH_ERR_CONFIG listing every problem, one per line. */
+export async function loadConfigFile(path: string, env: Env = process.env): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new GatehouseError('GH_ERR_CONFIG', `cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true, maxAliasCount: 100 });
+  } catch (err) {
+    throw new GatehouseError('GH_ERR_CONFIG', `${path}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return buildConfig(raw, { baseDir: dirname(resolve(path)), env, source: resolve(path) });
+}
+
+export interface BuildOptions {
+  readonly baseDir: string;
+  readonly env?: Env;
+  readonly source: string;
+}
+
+export function buildConfig(raw: unknown, opts: BuildOptions): Config {
+  const problems: string[] = [];
+  const interpolated = interpolate(raw, opts.env ?? process.env, [], problems);
+  const parsed = configSchema.safeParse(interpolated);
+  if (!parsed.success) problems.push(...parsed.error.issues.map(formatIssue));
+  if (parsed.success) problems.push(...crossCheck(parsed.data));
+  if (problems.length > 0 || !parsed.success) {
+    throw new GatehouseError('GH_ERR_CONFIG', `invalid config (${opts.source}):\n  ${problems.join('\n  ')}`, { problems });
+  }
+  return deepFreeze(toConfig(parsed.data, opts));
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.length === 0 ? '(root)' : issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return `${path}: ${issue.message}`;
+}
+
+/** `${NAME}` in any string is replaced from the environment; an unset or empty variable is an error. */
+function interpolate(value: unknown, env: Env, path: (string | number)[], problems: string[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+      const v = env[name];
+      if (v === undefined || v === '') {
+        problems.push(`${path.join('.') || '(root)'}: environment variable ${name} is not set`);
+        return '';
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], problems));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, env, [...path, k], problems);
+    return out;
+  }
+  return value;
+}
+
+function crossCheck(c: ParsedConfig): string[] {
+  const problems: string[] = [];
+  const dup = (items: readonly { name: string }[], where: string): void => {
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      if (seen.has(item.name)) problems.push(`${where}[${i}].name: duplicate name ${JSON.stringify(item.name)}`);
+      seen.add(item.name);
+    });
+  };
+  dup(c.users, 'users');
+  dup(c.targets, 'targets');
+  dup(c.templates, 'templates');
+  const userNames = new Set(c.users.map((u) => u.name));
+  c.targets.forEach((t, i) =>
+    t.owners.forEach((o, j) => {
+      if (!userNames.has(o)) problems.push(`targets[${i}].owners[${j}]: unknown user ${JSON.stringify(o)}`);
+    }),
+  );
+  return problems;
+}
+
+function toConfig(c: ParsedConfig, opts: BuildOptions): Config {
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(opts.baseDir, p));
+  const dataDir = abs(c.dataDir);
+  const store: Config['store'] =
+    c.store === undefined ? { kind: 'sqlite', path: resolve(dataDir, 'gatehouse.db') } : 'sqlite' in c.store ? { kind: 'sqlite', path: abs(c.store.sqlite) } : { kind: 'postgres', url: c.store.postgres };
+  const users: User[] = c.users.map((u) => ({
+    name: u.name,
+    roles: u.roles as User['roles'],
+    keys: u.keys.map((k) => k.trim()),
+    groups: u.groups,
+    ...(u.apiTokenSha256 !== undefined && { apiTokenSha256: u.apiTokenSha256 }),
+    ...(u.totp !== undefined && { totp: u.totp }),
+  }));
+  const targets: Target[] = c.targets.map((t) => {
+    const kind = t.ssh ? 'ssh' : t.ssm ? 'ssm' : 'local';
+    return {
+      name: t.name,
+      kind,
+      labels: t.labels,
+      owners: t.owners,
+      ...(t.ssh && { ssh: { ...t.ssh, privateKeyFile: abs(t.ssh.privateKeyFile) } }),
+      ...(t.ssm && { ssm: stripUndefined(t.ssm) as Target['ssm'] & object }),
+      ...(t.local && { local: { command: t.local.command, ...(t.local.cwd !== undefined && { cwd: abs(t.local.cwd) }), ...(t.local.env && { env: t.local.env }) } }),
+    };
+  });
+  const templates: Template[] = c.templates.map((t) => ({
+    name: t.name,
+    approvals: t.approvals,
+    maxDurationMs: t.maxDuration,
+    targets: t.targets,
+    commands: t.commands,
+    recording: t.recording ?? c.recordings.mode,
+    allowForwarding: t.forwarding,
+    shellIntegration: t.shellIntegration,
+    inspect: t.inspect,
+  }));
+  const sinks = c.sinks.map((s) => ('file' in s ? { ...s, file: { ...s.file, path: abs(s.file.path) } } : s));
+  const tls = c.grpc.tls;
+  return {
+    brokerId: c.brokerId ?? hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64),
+    listen: { ssh: c.listen.ssh, http: c.listen.http, grpc: c.listen.grpc },
+    dataDir,
+    store,
+    recordings: { ...c.recordings, dir: abs(c.recordings.dir) },
+    ssh: { loginGraceTimeMs: c.ssh.loginGraceTime, hostKeys: c.ssh.hostKeys.map(abs) },
+    grpc: { tls: tls && { cert: abs(tls.cert), key: abs(tls.key), ca: tls.ca === undefined ? undefined : abs(tls.ca), requireClientCert: tls.requireClientCert } },
+    users,
+    targets,
+    templates,
+    sinks,
+    source: opts.source,
+  };
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

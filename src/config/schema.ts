@@ -1,0 +1,200 @@
+/**
+ * The configuration contract (DESIGN.md "Public contract: Config"), as zod schemas. Every key is
+ * documented here with its type, default and meaning; docs/config.md is written from the same text.
+ * Unknown keys are errors: a typo in a security setting must not silently fall back to a default.
+ */
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration.js';
+import { ROLES } from '../domain/types.js';
+
+const NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
+const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const SSH_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
+
+/** "host:port", "[::1]:port"; port 0 picks a free port (tests). */
+export const hostPort = z.string().transform((value, ctx) => {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65_535) {
+    ctx.addIssue({ code: 'custom', message: `expected host:port, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return { host: (m[1] ?? m[2]) as string, port };
+});
+
+export const duration = z.union([z.string(), z.number().int().nonnegative()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value * 1_000;
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const tlsFiles = z.strictObject({
+  /** PEM certificate chain presented by this server. */
+  cert: z.string(),
+  /** PEM private key for `cert`. */
+  key: z.string(),
+  /** PEM CA bundle used to verify clients (mutual TLS) when `requireClientCert` is true. */
+  ca: z.string().optional(),
+  requireClientCert: z.boolean().default(false),
+});
+
+export const userSchema = z.strictObject({
+  name: z.string().regex(NAME, 'user names are lower case letters, digits, _ . - (max 32), and never contain : or +'),
+  roles: z.array(z.enum(ROLES as [string, ...string[]])).min(1),
+  /** OpenSSH public keys (authorized_keys lines, without options). */
+  keys: z.array(z.string().regex(SSH_KEY, 'expected an OpenSSH public key line such as "ssh-ed25519 AAAA... comment"')).default([]),
+  /** Lower-case hex SHA-256 of the user's API token (`printf %s TOKEN | sha256sum`). */
+  apiTokenSha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits').optional(),
+  /** Base32 TOTP secret (RFC 6238). */
+  totp: z.string().regex(/^[A-Z2-7]{16,128}=*$/, 'expected a base32 secret of at least 16 characters').optional(),
+  groups: z.array(z.string().min(1)).default([]),
+});
+
+const sshTarget = z.strictObject({
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65_535).default(22),
+  user: z.string().min(1),
+  hostKey: z.string().regex(SSH_KEY, 'expected the pinned host public key as an OpenSSH line'),
+  privateKeyFile: z.string().min(1),
+});
+
+const ssmTarget = z.strictObject({
+  instanceId: z.string().regex(/^(i|mi)-[0-9a-f]{8,17}$/, 'expected an instance id such as i-0abc12345678'),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS region such as us-east-1'),
+  endpoint: z.url().optional(),
+  document: z.string().optional(),
+  expect: z.strictObject({ platform: z.string().optional(), tags: z.record(z.string(), z.string()).optional() }).optional(),
+  kmsKeyId: z.string().optional(),
+});
+
+const localTarget = z.strictObject({
+  command: z.array(z.string().min(1)).min(1),
+  cwd: z.string().optional(),
+  env: z.record(z.string(), z.string()).optional(),
+});
+
+export const targetSchema = z
+  .strictObject({
+    name: z.string().regex(TARGET_NAME, 'target names are letters, digits, _ . - (max 64)'),
+    ssh: sshTarget.optional(),
+    ssm: ssmTarget.optional(),
+    local: localTarget.optional(),
+    labels: z.record(z.string(), z.string()).default({}),
+    owners: z.array(z.string()).default([]),
+  })
+  .check((ctx) => {
+    const kinds = ['ssh', 'ssm', 'local'].filter((k) => ctx.value[k as 'ssh'] !== undefined);
+    if (kinds.length !== 1) ctx.issues.push({ code: 'custom', input: ctx.value, message: 'a target has exactly one of ssh, ssm, local' });
+  });
+
+const rules = z.array(z.string().min(1)).default([]);
+
+export const templateSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/),
+  /** Distinct approvers needed; never the requester. 0 only makes sense for sandboxes. */
+  approvals: z.number().int().min(0).max(10).default(1),
+  /** Longest grant duration. */
+  maxDuration: duration.default(3_600_000),
+  /** Target names (globs: `web-*`) or label selectors (`env=prod`). */
+  targets: z.array(z.string().min(1)).min(1),
+  /** Command rules (DESIGN.md "Command rules"); what no rule allows is denied. */
+  commands: z.strictObject({ allow: rules, deny: rules, review: rules }).default({ allow: [], deny: [], review: [] }),
+  /** strict: a session that cannot be recorded is ended. Default: recordings.mode. */
+  recording: z.enum(['strict', 'best-effort']).optional(),
+  /** SSH features beyond shell and exec; all refused unless enabled here. */
+  forwarding: z
+    .strictObject({ port: z.boolean().default(false), agent: z.boolean().default(false), x11: z.boolean().default(false), subsystems: z.array(z.string()).default([]) })
+    .default({ port: false, agent: false, x11: false, subsystems: [] }),
+  /** Install OSC 133 shell integration in bash/zsh at session start. */
+  shellIntegration: z.boolean().default(false),
+  /** Inspect interactive input (hold Enter, judge the line). Turning it off still records. */
+  inspect: z.boolean().default(true),
+});
+
+const sinkFilter = {
+  /** Event types to send (globs such as `session.*`); default all. */
+  types: z.array(z.string()).optional(),
+  /** Lowest severity to send. */
+  minSeverity: z.enum(['info', 'notice', 'warning', 'critical']).optional(),
+};
+
+const clientTls = z.strictObject({
+  ca: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  /** Skip server certificate verification. For lab use only; logged loudly. */
+  insecure: z.boolean().default(false),
+  servername: z.string().optional(),
+});
+
+export const sinkSchema = z.union([
+  z.strictObject({ file: z.strictObject({ path: z.string(), ...sinkFilter }), name: z.string().optional() }),
+  z.strictObject({
+    syslog: z.strictObject({
+      host: z.string(),
+      port: z.number().int().min(1).max(65_535),
+      tls: z.union([z.boolean(), clientTls]).default(false),
+      format: z.enum(['json', 'cef']).default('json'),
+      appName: z.string().default('gatehouse'),
+      ...sinkFilter,
+    }),
+    name: z.string().optional(),
+  }),
+  z.strictObject({
+    http: z.strictObject({
+      url: z.url(),
+      format: z.enum(['splunk-hec', 'webhook']).default('webhook'),
+      /** Splunk HEC token (sent as `Authorization: Splunk TOKEN`). Use ${ENV_VAR}. */
+      token: z.string().optional(),
+      /** Webhook: HMAC-SHA256 key; the signature goes in `X-Gatehouse-Signature: sha256=HEX`. */
+      hmacSecret: z.string().optional(),
+      tls: clientTls.optional(),
+      batchSize: z.number().int().min(1).max(5_000).default(500),
+      ...sinkFilter,
+    }),
+    name: z.string().optional(),
+  }),
+]);
+
+export const configSchema = z.strictObject({
+  /** Stable id of this broker in events; default the host name. */
+  brokerId: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+  listen: z
+    .strictObject({ ssh: hostPort.default({ host: '127.0.0.1', port: 2222 }), http: hostPort.optional(), grpc: hostPort.default({ host: '127.0.0.1', port: 9090 }) })
+    .default({ ssh: { host: '127.0.0.1', port: 2222 }, grpc: { host: '127.0.0.1', port: 9090 } }),
+  /** Host key, audit signing key and (by default) the SQLite file live here. */
+  dataDir: z.string().default('data'),
+  store: z.union([z.strictObject({ sqlite: z.string() }), z.strictObject({ postgres: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL') })]).optional(),
+  recordings: z
+    .strictObject({
+      dir: z.string().default('recordings'),
+      /** strict: a session that cannot be recorded is ended. */
+      mode: z.enum(['strict', 'best-effort']).default('strict'),
+      /** Record keystrokes (`i` events). Input at password prompts is never recorded. */
+      input: z.boolean().default(true),
+      /** Output bytes recorded per session; past it a marker notes the cut and the stream's SHA-256. */
+      maxOutputBytes: z.number().int().min(1_024).default(64 * 1024 * 1024),
+    })
+    .default({ dir: 'recordings', mode: 'strict', input: true, maxOutputBytes: 64 * 1024 * 1024 }),
+  ssh: z
+    .strictObject({
+      /** Unauthenticated connections are dropped after this long. */
+      loginGraceTime: duration.default(30_000),
+      /** Extra host key files (PEM/OpenSSH); default one ed25519 key generated in dataDir. */
+      hostKeys: z.array(z.string()).default([]),
+    })
+    .default({ loginGraceTime: 30_000, hostKeys: [] }),
+  grpc: z.strictObject({ tls: tlsFiles.optional() }).default({}),
+  users: z.array(userSchema).default([]),
+  targets: z.array(targetSchema).default([]),
+  templates: z.array(templateSchema).default([]),
+  sinks: z.array(sinkSchema).default([]),
+});
+
+export type RawConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type SinkConfig = z.output<typeof sinkSchema>;

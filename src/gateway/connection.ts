@@ -1,0 +1,200 @@
+/**
+ * One inbound SSH connection: authenticate the user by public key, resolve the route
+ * (USER:TARGET[:GRANT]) to a grant, and turn each session channel into a LiveSession. Everything a
+ * client sends is untrusted; every refusal is one printable line and one `session.refused` event.
+ */
+import type { AuthContext, Connection, ServerChannel } from 'ssh2';
+import ssh2 from 'ssh2';
+
+import type { ErrorCode } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import type { Target } from '../domain/types.js';
+import type { Coverage } from '../grants/rules.js';
+import { keyId } from '../grants/directory.js';
+import { handleSessionChannel, type ChannelHandle, type StartRequest } from './channel.js';
+import type { GatewayServices } from './services.js';
+import { LiveSession, refuseChannel } from './session.js';
+import { parseRoute, sanitizeForLog, type Route } from './username.js';
+
+const { utils } = ssh2;
+
+const MAX_CHANNELS = 10;
+
+export class ConnectionContext {
+  route: Route | null = null;
+  authenticated = false;
+  private firstName: string | null = null;
+  private coverage: Promise<Coverage> | null = null;
+  private readonly sessions = new Set<LiveSession>();
+  private channels = 0;
+  private refusedRouteLogged = false;
+  log: GatewayServices['log'];
+
+  constructor(
+    readonly client: Connection,
+    readonly source: string,
+    private readonly svc: GatewayServices,
+  ) {
+    this.log = svc.log.child({ source });
+    client.on('authentication', (ctx) => void this.authenticate(ctx).catch((err) => this.authFailed(ctx, err)));
+    client.on('ready', () => this.onReady());
+    client.on('session', (accept) => {
+      if (!this.authenticated || ++this.channels > MAX_CHANNELS) return;
+      handleSessionChannel(accept, this, (channel, req) => this.startSession(channel, req));
+    });
+    client.on('tcpip', (_accept, reject) => {
+      this.refused('GH_ERR_CHANNEL_REFUSED', 'port forwarding is not allowed through the broker');
+      reject();
+    });
+    client.on('openssh.streamlocal', (_accept, reject) => reject());
+    client.on('request', (_accept, reject, name) => {
+      if (name === 'tcpip-forward') this.refused('GH_ERR_CHANNEL_REFUSED', 'remote port forwarding is not allowed through the broker');
+      reject?.();
+    });
+    client.on('error', (err) => this.log.debug({ err: err.message }, 'ssh connection error'));
+    client.on('close', () => {
+      for (const s of this.sessions) void s.end('client-closed');
+    });
+  }
+
+  private async authenticate(ctx: AuthContext): Promise<void> {
+    if (this.firstName === null) this.firstName = ctx.username;
+    else if (ctx.username !== this.firstName) return ctx.reject([]); // no switching names mid-connection
+    if (this.route === null) {
+      const parsed = parseRoute(ctx.username);
+      if (!parsed.ok) return this.refuseRoute(ctx, parsed.reason);
+      this.route = parsed.route;
+    }
+    const route = this.route;
+    if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
+    const user = this.svc.directory.get(route.user);
+    const blob = ctx.key.data.toString('base64');
+    const line = user && this.svc.directory.userKey(user.name, blob);
+    if (!user || !line) {
+      if (ctx.signature !== undefined || !user) this.refusedOnce('GH_ERR_UNAUTHENTICATED', `public key not accepted for ${route.user}`);
+      return ctx.reject(['publickey']);
+    }
+    if (ctx.signature === undefined) return ctx.accept(); // the client is asking whether this key would do
+    const parsed = utils.parseKey(line);
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (key === undefined || key instanceof Error || keyId(line) !== blob || key.verify(ctx.blob as Buffer, ctx.signature, ctx.hashAlgo) !== true) {
+      this.refusedOnce('GH_ERR_UNAUTHENTICATED', `bad signature for ${route.user}`);
+      return ctx.reject(['publickey']);
+    }
+    this.authenticated = true;
+    this.svc.onAuthenticated(this);
+    ctx.accept();
+  }
+
+  private authFailed(ctx: AuthContext, err: unknown): void {
+    this.log.error({ err }, 'authentication handler failed');
+    try {
+      ctx.reject([]);
+    } catch {
+      // connection gone
+    }
+  }
+
+  /** A name that is not USER:TARGET: refuse every method, and tell a keyboard-interactive client why. */
+  private refuseRoute(ctx: AuthContext, reason: string): void {
+    if (!this.refusedRouteLogged) {
+      this.refusedRouteLogged = true;
+      this.refused('GH_ERR_BAD_USERNAME', `${reason} (got "${sanitizeForLog(ctx.username)}")`);
+    }
+    if (ctx.method === 'keyboard-interactive') {
+      ctx.prompt([], 'Gatehouse', `Refused: ${reason}. Connect as USER:TARGET, e.g. ssh alice:web-1@gatehouse`, () => ctx.reject([]));
+      return;
+    }
+    ctx.reject(['publickey', 'keyboard-interactive']);
+  }
+
+  private onReady(): void {
+    const route = this.route as Route;
+    this.log = this.log.child({ user: route.user, target: route.target });
+    this.coverage = this.resolve();
+  }
+
+  private resolve(): Promise<Coverage> {
+    const route = this.route as Route;
+    if (!this.svc.targets.has(route.target)) {
+      return Promise.resolve({ ok: false, message: `unknown target ${route.target}`, grantId: null });
+    }
+    return this.svc.grants.resolveForSession(route.user, route.target, route.grantId);
+  }
+
+  /** Does the grant's template allow this subsystem (sftp, ...)? */
+  async subsystemAllowed(name: string): Promise<boolean> {
+    const cov = await (this.coverage ?? this.resolve());
+    if (!cov.ok) return false;
+    return this.svc.grants.template(cov.grant.template)?.allowForwarding.subsystems.includes(name) ?? false;
+  }
+
+  private startSession(channel: ServerChannel, req: StartRequest): ChannelHandle {
+    let session: LiveSession | undefined;
+    const route = this.route as Route;
+    const pty = req.pty !== undefined;
+    void (async () => {
+      // Re-resolve: the grant may have been revoked or expired since the connection authenticated.
+      const cov = await this.resolve();
+      if (!cov.ok) {
+        refuseChannel(channel, `refused: ${cov.message}`, pty);
+        this.refused('GH_ERR_NO_GRANT', cov.message, cov.grantId);
+        this.endIfIdle();
+        return;
+      }
+      const template = this.svc.grants.template(cov.grant.template);
+      const target = this.svc.targets.get(route.target) as Target;
+      if (template === undefined) {
+        refuseChannel(channel, `refused: grant ${cov.grant.id} names an unknown template`, pty);
+        this.refused('GH_ERR_UNKNOWN_TEMPLATE', `template ${cov.grant.template} is not configured`, cov.grant.id);
+        return;
+      }
+      const connector = this.svc.connectors[target.kind];
+      if (connector === undefined) {
+        refuseChannel(channel, `refused: no ${target.kind} connector on this broker`, pty);
+        this.refused('GH_ERR_UPSTREAM_CONNECT', `no ${target.kind} connector configured`, cov.grant.id);
+        return;
+      }
+      const spec = { id: newId('s'), grant: cov.grant, template, target, source: this.source, kind: req.kind, command: req.command, subsystem: req.subsystem, pty: req.pty, env: req.env };
+      const guard = this.svc.guard?.(spec, channel);
+      if (guard && !(await guard)) {
+        this.endIfIdle();
+        return;
+      }
+      session = this.svc.createSession(spec, channel, connector, (s, reason) => this.sessionEnded(s, reason !== 'exit' && reason !== 'client-closed'));
+      this.sessions.add(session);
+      await session.start();
+    })().catch((err) => {
+      this.log.error({ err }, 'session start failed');
+      refuseChannel(channel, 'internal error starting the session', pty);
+    });
+    return {
+      resize: (cols, rows) => session?.resize(cols, rows),
+      signal: (name) => session?.signal(name),
+    };
+  }
+
+  /** Called by the session when it has ended. */
+  sessionEnded(session: LiveSession, brokerEnded: boolean): void {
+    this.sessions.delete(session);
+    if (brokerEnded) this.endIfIdle();
+  }
+
+  private endIfIdle(): void {
+    if (this.sessions.size === 0) setImmediate(() => this.client.end());
+  }
+
+  /** Writes `session.refused` for this connection. */
+  refused(code: ErrorCode, message: string, grantId: string | null = null): void {
+    const route = this.route;
+    void this.svc.events
+      .emit({ type: 'session.refused', ctx: { actor: route?.user ?? null, user: route?.user ?? null, target: route?.target ?? null, grantId, source: this.source }, data: { error: code, message } })
+      .catch((err: unknown) => this.log.error({ err }, 'cannot write session.refused'));
+  }
+
+  private refusedOnce(code: ErrorCode, message: string): void {
+    if (this.refusedRouteLogged) return;
+    this.refusedRouteLogged = true;
+    this.refused(code, message);
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The data path between the responder's SSH channel and the upstream, with backpressure both ways:
+ *
+ *   target ──data──► [recording, taps] ──► channel.write ──false──► upstream.pause()
+ *                                                        ◄─drain─── upstream.resume()
+ *   (recording congested: pause as well, resume when it drains — the disk is part of the path)
+ *
+ *   responder ──data──► inputHandler (inspection, or straight) ──► upstream.write ──false──► channel.pause()
+ *                                                                  ◄──sink.drain── channel.resume()
+ *
+ * Nothing here allocates per chunk beyond what Node and ssh2 do; taps are called only when present.
+ */
+import type { ServerChannel } from 'ssh2';
+import type { ExitStatus, Upstream, UpstreamSink } from '../connectors/types.js';
+import type { CastWriter } from '../recording/writer.js';
+
+export interface RelayEvents {
+  exit(status: ExitStatus): void;
+  closed(err?: Error): void;
+  clientClosed(): void;
+}
+
+/** How long a broker-ended session waits for queued output to reach the client before cutting it. */
+const FINISH_GRACE_MS = 250;
+
+export class Relay {
+  readonly taps = new Set<(chunk: Buffer) => void>();
+  readonly sink: UpstreamSink;
+  readonly stats = { bytesIn: 0, bytesOut: 0 };
+  /** Replaced by interactive inspection to judge keystrokes before they go upstream. */
+  inputHandler: (chunk: Buffer) => void;
+  /** Observes target output (the inspection emulator); not for writing. */
+  outputObserver: ((chunk: Buffer) => void) | null = null;
+  private upstream: Upstream | null = null;
+  private pausedForClient = false;
+  private pausedForDisk = false;
+  private clientDone = false;
+  private finishing: Promise<void> | null = null;
+
+  constructor(
+    private readonly channel: ServerChannel,
+    private readonly recorder: CastWriter | null,
+    private readonly pty: boolean,
+    private readonly events: RelayEvents,
+  ) {
+    this.inputHandler = (chunk) => this.toUpstream(chunk);
+    this.sink = {
+      data: (chunk) => this.fromUpstream(chunk, false),
+      stderr: (chunk) => this.fromUpstream(chunk, true),
+      drain: () => channel.resume(),
+      exit: (status) => events.exit(status),
+      closed: (err) => events.closed(err),
+    };
+    channel.on('drain', () => {
+      if (this.pausedForClient) {
+        this.pausedForClient = false;
+        this.resumeUpstream();
+      }
+    });
+    channel.on('close', () => {
+      this.clientDone = true;
+      events.clientClosed();
+    });
+    channel.on('error', () => {});
+    channel.stderr.on('error', () => {});
+  }
+
+  /** Starts the client → target direction once the upstream exists. */
+  attach(upstream: Upstream): void {
+    this.upstream = upstream;
+    if (this.pausedForClient || this.pausedForDisk) upstream.pause();
+    this.channel.on('data', (chunk: Buffer) => {
+      this.stats.bytesIn += chunk.length;
+      this.inputHandler(chunk);
+    });
+    this.channel.on('end', () => upstream.endInput());
+  }
+
+  /** Sends keystrokes or stdin on (also used by inspection once it has decided). */
+  toUpstream(chunk: Buffer): void {
+    const up = this.upstream;
+    if (up === null) return;
+    this.recorder?.input(chunk);
+    if (!up.write(chunk)) this.channel.pause();
+  }
+
+  /** Writes to the responder's terminal only (not recorded as target output). */
+  toClient(text: string): void {
+    if (!this.clientDone) this.channel.write(text);
+  }
+
+  private fromUpstream(chunk: Buffer, stderr: boolean): void {
+    this.stats.bytesOut += chunk.length;
+    const rec = this.recorder;
+    if (rec !== null) {
+      rec.output(chunk);
+      if (rec.congested && !this.pausedForDisk) {
+        this.pausedForDisk = true;
+        this.upstream?.pause();
+        rec.onceDrained(() => {
+          this.pausedForDisk = false;
+          this.resumeUpstream();
+        });
+      }
+    }
+    this.outputObserver?.(chunk);
+    if (this.taps.size > 0) for (const tap of this.taps) tap(chunk);
+    if (this.clientDone) return;
+    const ok = stderr ? this.channel.stderr.write(chunk) : this.channel.write(chunk);
+    if (!ok && !this.pausedForClient) {
+      this.pausedForClient = true;
+      this.upstream?.pause();
+    }
+  }
+
+  private resumeUpstream(): void {
+    if (!this.pausedForClient && !this.pausedForDisk) this.upstream?.resume();
+  }
+
+  resize(cols: number, rows: number): void {
+    this.recorder?.resize(cols, rows);
+    this.upstream?.resize(cols, rows);
+  }
+
+  /** A line from the broker to the responder (why the session ends, why a command was refused). */
+  notice(message: string, important: boolean): void {
+    if (this.clientDone) return;
+    const line = `${this.pty ? '\r\n' : ''}[gatehouse] ${message}\r\n`;
+    try {
+      if (this.pty) this.channel.write(line);
+      else if (important) this.channel.stderr.write(line);
+    } catch {
+      // client gone
+    }
+  }
+
+  /** Sends the exit status and closes the channel, after queued output (bounded wait). */
+  finishClient(status: ExitStatus | null): Promise<void> {
+    this.finishing ??= new Promise<void>((resolve) => {
+      const ch = this.channel;
+      if (this.clientDone) return resolve();
+      const done = (): void => {
+        clearTimeout(timer);
+        try {
+          if (status?.signal) ch.exit(status.signal, false, '');
+          else if (status) ch.exit(status.code ?? 0);
+          ch.end();
+        } catch {
+          // already closed
+        }
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        ch.close();
+        resolve();
+      }, FINISH_GRACE_MS);
+      if (ch.writableNeedDrain || ch.stderr.writableNeedDrain) ch.once('drain', done);
+      else done();
+    });
+    return this.finishing;
+  }
+
+  flushed(): Promise<void> {
+    return this.finishing ?? Promise.resolve();
+  }
+}

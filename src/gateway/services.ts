@@ -1,0 +1,29 @@
+/** What the SSH edge needs from the rest of the broker, assembled once by main.ts. */
+import type { Logger } from 'pino';
+import type { ServerChannel } from 'ssh2';
+import type { Connector } from '../connectors/types.js';
+import type { Clock } from '../domain/clock.js';
+import type { EndReason, Target, TargetKind } from '../domain/types.js';
+import type { EventLog } from '../events/log.js';
+import type { Directory } from '../grants/directory.js';
+import type { GrantService } from '../grants/service.js';
+import type { ConnectionContext } from './connection.js';
+import type { LiveSession, SessionSpec } from './session.js';
+
+export interface GatewayServices {
+  readonly directory: Directory;
+  readonly grants: GrantService;
+  readonly targets: ReadonlyMap<string, Target>;
+  readonly connectors: Readonly<Partial<Record<TargetKind, Connector>>>;
+  readonly events: EventLog;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Builds (but does not start) a session; registers it with the registry and the watchdog. */
+  createSession(spec: SessionSpec, channel: ServerChannel, connector: Connector, onEnded: (s: LiveSession, reason: EndReason) => void): LiveSession;
+  /**
+   * Judges an exec command (or a subsystem) before anything reaches the target. Resolves false after
+   * it has told the responder and written the event itself.
+   */
+  readonly guard?: (spec: SessionSpec, channel: ServerChannel) => Promise<boolean>;
+  onAuthenticated(conn: ConnectionContext): void;
+}

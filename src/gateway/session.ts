@@ -1,0 +1,290 @@
+/**
+ * One live session: a responder's SSH channel joined to one target under one grant, recorded, and
+ * ended exactly once for exactly one reason. The session owns the lifecycle; the data plumbing
+ * and its backpressure live in relay.ts, the SSH request handling in channel.ts.
+ *
+ *   starting ──(recording + upstream open)──► live ──(exit | kill | expiry | revoke | ...)──► ended
+ *
+ * Ending closes the client side first (the message, the exit status, the channel), then the
+ * upstream, in parallel, so a revoke is felt on both sockets within milliseconds; the recording is
+ * closed last so it holds everything that was relayed.
+ */
+import type { Logger } from 'pino';
+import type { ServerChannel } from 'ssh2';
+import type { Connector, ExitStatus, PtySpec, Upstream } from '../connectors/types.js';
+import type { Clock } from '../domain/clock.js';
+import { asGatehouseError, GatehouseError } from '../domain/errors.js';
+import type { EndReason, Grant, Session, Target, Template } from '../domain/types.js';
+import type { EventLog } from '../events/log.js';
+import type { EventContext, EventDraft } from '../events/types.js';
+import type { CastWriter } from '../recording/writer.js';
+import type { RecordingRow } from '../store/ports.js';
+import type { Watched } from '../monitor/watchdog.js';
+import { Relay } from './relay.js';
+
+export interface SessionSpec {
+  readonly id: string;
+  readonly grant: Grant;
+  readonly template: Template;
+  readonly target: Target;
+  readonly source: string;
+  readonly kind: 'shell' | 'exec';
+  readonly command: string | undefined;
+  readonly subsystem: string | undefined;
+  readonly pty: PtySpec | undefined;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface SessionDeps {
+  readonly events: EventLog;
+  readonly connector: Connector;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly brokerId: string;
+  /** Opens the recording; rejects when it cannot be created. */
+  readonly openRecording: (spec: SessionSpec, onError: (err: Error) => void) => Promise<{ writer: CastWriter; path: string }>;
+  /** Called once the session has fully ended and its end is committed. */
+  readonly onEnded: (session: LiveSession, reason: EndReason) => void;
+}
+
+const BROKER_EXIT = 255;
+
+export class LiveSession implements Watched {
+  readonly id: string;
+  readonly spec: SessionSpec;
+  readonly startedAt: number;
+  private state: 'starting' | 'live' | 'ending' | 'ended' = 'starting';
+  private readonly abort = new AbortController();
+  private upstream: Upstream | null = null;
+  private recording: { writer: CastWriter; path: string } | null = null;
+  private relay: Relay | null = null;
+  private exitStatus: ExitStatus | null = null;
+  private ended: Promise<void> | null = null;
+  readonly log: Logger;
+
+  constructor(
+    spec: SessionSpec,
+    private readonly channel: ServerChannel,
+    private readonly deps: SessionDeps,
+  ) {
+    this.id = spec.id;
+    this.spec = spec;
+    this.startedAt = deps.clock.now();
+    this.log = deps.log.child({ sessionId: spec.id, grantId: spec.grant.id });
+  }
+
+  get grantId(): string {
+    return this.spec.grant.id;
+  }
+
+  get expiresAt(): number | null {
+    return this.spec.grant.expiresAt;
+  }
+
+  get relayForInspection(): Relay | null {
+    return this.relay;
+  }
+
+  resize(cols: number, rows: number): void {
+    this.relay?.resize(cols, rows);
+  }
+
+  signal(name: string): void {
+    this.upstream?.signal(name);
+  }
+
+  get isLive(): boolean {
+    return this.state === 'live' || this.state === 'starting';
+  }
+
+  /** Live output taps (watchers). Each gets every chunk relayed to the responder. */
+  get taps(): Set<(chunk: Buffer) => void> {
+    return this.relayOrThrow().taps;
+  }
+
+  /** Opens the recording and the upstream, then commits `session.start`. Ends itself on failure. */
+  async start(): Promise<void> {
+    const { spec, deps } = this;
+    try {
+      this.recording = await deps.openRecording(spec, (err) => this.onRecordingError(err));
+    } catch (err) {
+      if (spec.template.recording === 'strict') {
+        await this.refuse(new GatehouseError('GH_ERR_RECORDING', `the session cannot be recorded (${(err as Error).message}); strict recording refuses it`));
+        return;
+      }
+      this.log.error({ err }, 'recording unavailable; best-effort mode continues without it');
+    }
+    this.relay = new Relay(this.channel, this.recording?.writer ?? null, this.spec.pty !== undefined, {
+      exit: (status) => (this.exitStatus = status),
+      closed: (err) => void this.end(err ? 'upstream-error' : 'exit', err ? `the target connection failed: ${err.message}` : undefined),
+      clientClosed: () => void this.end('client-closed'),
+    });
+    try {
+      this.upstream = await deps.connector.open(
+        { sessionId: spec.id, target: spec.target, pty: spec.pty, command: spec.command, env: spec.env, signal: this.abort.signal, ...(spec.subsystem !== undefined && { subsystem: spec.subsystem }) },
+        this.relay.sink,
+      );
+    } catch (err) {
+      const e = asGatehouseError(err, 'GH_ERR_UPSTREAM_CONNECT');
+      await this.refuse(e);
+      return;
+    }
+    if (this.state !== 'starting') {
+      // Ended (killed, expired, client gone) while connecting: the upstream must not linger.
+      void this.upstream.close('session ended while connecting');
+      return;
+    }
+    this.relay.attach(this.upstream);
+    this.state = 'live';
+    await deps.events.commit({
+      sessions: [this.row(null, null)],
+      ...(this.recording && { recordings: [this.recordingRow('live', null)] }),
+      events: [{ type: 'session.start', ctx: this.ctx(), data: { kind: spec.kind, command: spec.command ?? (spec.subsystem !== undefined ? `subsystem:${spec.subsystem}` : null), recording: this.recording?.path ?? null, term: spec.pty?.term ?? null } }],
+    });
+  }
+
+  /** Ends the session for `reason`; `message` is shown to the responder. Idempotent. */
+  end(reason: EndReason, message?: string, extra: EventDraft[] = []): Promise<void> {
+    this.ended ??= this.finish(reason, message, extra).catch((err) => this.log.error({ err }, 'ending the session failed'));
+    return this.ended;
+  }
+
+  private async finish(reason: EndReason, message: string | undefined, extra: EventDraft[]): Promise<void> {
+    const wasLive = this.state === 'live';
+    this.state = 'ending';
+    this.abort.abort();
+    const brokerEnded = reason !== 'exit' && reason !== 'client-closed';
+    if (message !== undefined) this.relay?.notice(message, brokerEnded);
+    const upstreamClosed = this.upstream?.close(reason) ?? Promise.resolve();
+    this.relay?.finishClient(brokerEnded ? { code: BROKER_EXIT, signal: null } : this.exitStatus);
+    await upstreamClosed;
+    await this.relay?.flushed();
+    let summary: Awaited<ReturnType<CastWriter['close']>> | null = null;
+    if (this.recording) {
+      try {
+        summary = await this.recording.writer.close();
+      } catch (err) {
+        this.log.error({ err }, 'recording close failed');
+      }
+    }
+    this.state = 'ended';
+    if (!wasLive) {
+      await this.deps.events
+        .emit({ type: 'session.refused', ctx: this.ctx(), data: { error: 'GH_ERR_SESSION_STATE', message: `ended (${reason}) before it started${message ? `: ${message}` : ''}` } })
+        .catch((err: unknown) => this.log.error({ err }, 'cannot write session.refused'));
+      this.deps.onEnded(this, reason);
+      return;
+    }
+    const now = this.deps.clock.now();
+    const stats = this.relay?.stats ?? { bytesIn: 0, bytesOut: 0 };
+    const exitCode = reason === 'exit' ? (this.exitStatus?.code ?? null) : null;
+    const events: EventDraft[] = [
+      ...extra,
+      { type: 'session.end', ctx: this.ctx(), data: { reason, exitCode, durationMs: now - this.startedAt, bytesIn: stats.bytesIn, bytesOut: stats.bytesOut, message: message ?? null } },
+    ];
+    if (this.recording && summary) {
+      events.push({ type: 'recording.closed', ctx: this.ctx(), data: { path: this.recording.path, sha256: summary.sha256, bytes: summary.bytes, truncated: summary.truncated } });
+    }
+    try {
+      await this.deps.events.commit({
+        sessions: [this.row(reason, exitCode, now)],
+        ...(this.recording && { recordings: [this.recordingRow('closed', summary, now)] }),
+        events,
+      });
+    } finally {
+      this.deps.onEnded(this, reason);
+    }
+  }
+
+  /** The session never started: tell the responder why, write `session.refused`. */
+  private async refuse(err: GatehouseError): Promise<void> {
+    this.state = 'ending';
+    this.log.warn({ code: err.code }, err.message);
+    this.relay?.notice(err.message, true);
+    if (this.relay) this.relay.finishClient({ code: BROKER_EXIT, signal: null });
+    else refuseChannel(this.channel, err.message, this.spec.pty !== undefined);
+    await this.recording?.writer.close().catch(() => {});
+    const events: EventDraft[] = [{ type: 'session.refused', ctx: this.ctx(), data: { error: err.code, message: err.message } }];
+    if (err.code === 'GH_ERR_HOST_KEY_MISMATCH') {
+      events.push({ type: 'upstream.host_key_mismatch', ctx: this.ctx(), data: { expected: String(err.details?.expected), presented: String(err.details?.presented) } });
+    }
+    try {
+      await this.deps.events.commit({ events });
+    } finally {
+      this.state = 'ended';
+      this.ended = Promise.resolve();
+      this.deps.onEnded(this, 'upstream-error');
+    }
+  }
+
+  private onRecordingError(err: Error): void {
+    this.log.error({ err }, 'recording write failed');
+    void this.deps.events.emit({ type: 'recording.failed', ctx: this.ctx(), data: { path: this.recording?.path ?? '', error: err.message } });
+    if (this.spec.template.recording === 'strict') void this.end('recording-failed', 'the session recording could not be written; strict recording ends the session');
+  }
+
+  private relayOrThrow(): Relay {
+    if (this.relay === null) throw new GatehouseError('GH_ERR_SESSION_STATE', 'session not started');
+    return this.relay;
+  }
+
+  ctx(): EventContext {
+    const { spec } = this;
+    return { actor: spec.grant.user, user: spec.grant.user, target: spec.target.name, grantId: spec.grant.id, incident: spec.grant.incident, sessionId: spec.id, source: spec.source };
+  }
+
+  toSession(): Session {
+    return this.row(null, null);
+  }
+
+  private row(reason: EndReason | null, exitCode: number | null, endedAt: number | null = null): Session {
+    const { spec } = this;
+    return {
+      id: spec.id,
+      grantId: spec.grant.id,
+      user: spec.grant.user,
+      target: spec.target.name,
+      incident: spec.grant.incident,
+      kind: spec.kind,
+      command: spec.command ?? null,
+      state: reason === null ? 'live' : 'ended',
+      startedAt: this.startedAt,
+      endedAt,
+      endReason: reason,
+      exitCode,
+      source: spec.source,
+      broker: this.deps.brokerId,
+      recording: this.recording?.path ?? null,
+    };
+  }
+
+  private recordingRow(state: RecordingRow['state'], summary: { sha256: string; bytes: number } | null, endedAt: number | null = null): RecordingRow {
+    const { spec } = this;
+    return {
+      sessionId: spec.id,
+      path: this.recording?.path ?? '',
+      grantId: spec.grant.id,
+      user: spec.grant.user,
+      target: spec.target.name,
+      incident: spec.grant.incident,
+      startedAt: this.startedAt,
+      endedAt,
+      state,
+      bytes: summary?.bytes ?? null,
+      sha256: summary?.sha256 ?? null,
+    };
+  }
+}
+
+/** Refuses a channel that never got a relay: one line on stderr, exit status, close. */
+export function refuseChannel(channel: ServerChannel, message: string, pty: boolean): void {
+  const line = `gatehouse: ${message}\r\n`;
+  try {
+    if (pty) channel.write(line);
+    else channel.stderr.write(line);
+    channel.exit(BROKER_EXIT);
+    channel.end();
+  } catch {
+    // the client is already gone
+  }
+}

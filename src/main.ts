@@ -1,0 +1,188 @@
+/**
+ * The composition root: config → services → listeners. The only place that picks concrete
+ * adapters (SQLite or Postgres, which connectors, which sinks), and the only place that knows
+ * the order of start and of graceful shutdown.
+ */
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { GrpcApi } from './api/grpc/server.js';
+import { readEnv } from './config/env.js';
+import type { Config } from './config/load.js';
+import { createLocalConnector } from './connectors/local/index.js';
+import { createSshConnector } from './connectors/ssh/index.js';
+import type { Connector } from './connectors/types.js';
+import { systemClock, type Clock } from './domain/clock.js';
+import type { TargetKind } from './domain/types.js';
+import { EventLog } from './events/log.js';
+import { SessionRegistry } from './gateway/registry.js';
+import { loadHostKeys, publicLine } from './gateway/hostkeys.js';
+import { sweepInterrupted } from './gateway/recovery.js';
+import { SshGateway } from './gateway/server.js';
+import { LiveSession } from './gateway/session.js';
+import type { GatewayServices } from './gateway/services.js';
+import { Directory } from './grants/directory.js';
+import { GrantExpiry } from './grants/expiry.js';
+import { GrantService } from './grants/service.js';
+import { Watchdog } from './monitor/watchdog.js';
+import { recordingPath } from './recording/layout.js';
+import { CastWriter } from './recording/writer.js';
+import { createSinks } from './siem/index.js';
+import { SinkWorker } from './siem/worker.js';
+import { openSqliteStore } from './store/sqlite/index.js';
+import type { Store } from './store/ports.js';
+
+export const VERSION = '0.1.0';
+
+export interface BrokerOptions {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Replace or add connectors (tests, the demo's SSM simulator). */
+  readonly connectors?: Partial<Record<TargetKind, Connector>>;
+}
+
+export interface Broker {
+  readonly config: Config;
+  readonly ports: { readonly ssh: number; readonly grpc: number };
+  readonly hostKey: string;
+  readonly store: Store;
+  readonly events: EventLog;
+  readonly grants: GrantService;
+  readonly registry: SessionRegistry;
+  readonly log: Logger;
+  /** Graceful: ends live sessions with reason `shutdown`, drains sinks, closes the store. */
+  close(): Promise<void>;
+}
+
+export function createLogger(level = readEnv().logLevel ?? 'info'): Logger {
+  return pino(
+    {
+      level,
+      base: { pid: process.pid },
+      redact: { paths: ['token', '*.token', 'password', '*.password', 'totp', '*.totp', 'authorization', '*.authorization', 'privateKey', '*.privateKey', 'hmacSecret', '*.hmacSecret'], censor: '[redacted]' },
+    },
+    pino.destination({ dest: 2, sync: false }),
+  );
+}
+
+export async function startBroker(config: Config, opts: BrokerOptions = {}): Promise<Broker> {
+  const clock = opts.clock ?? systemClock;
+  const log = (opts.logger ?? createLogger()).child({ broker: config.brokerId });
+  const store: Store =
+    config.store.kind === 'sqlite' ? openSqliteStore(config.store.path) : (await import('./store/postgres/index.js')).openPostgresStore(config.store.url, log);
+  const closers: (() => Promise<void> | void)[] = [() => store.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const c of closers.reverse()) await Promise.resolve(c()).catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
+  };
+  try {
+    await store.migrate();
+    const events = new EventLog(store, config.brokerId, clock, log);
+    await sweepInterrupted(store, events, config.brokerId, config.recordings.dir, clock);
+    await events.start();
+    closers.push(() => events.close());
+
+    const directory = new Directory(config.users);
+    const grants = new GrantService({ store, events, directory, targets: config.targets, templates: config.templates, clock, log });
+    const expiry = new GrantExpiry(grants, store, events, clock, log);
+    await expiry.start();
+    closers.push(() => expiry.close());
+    const watchdog = new Watchdog(events, clock, log);
+    closers.push(() => watchdog.close());
+    const registry = new SessionRegistry();
+
+    const workers = createSinks(config.sinks).map((sink) => new SinkWorker(sink, store, events, log));
+    for (const w of workers) await w.start();
+    events.subscribe(() => workers.forEach((w) => w.wake()));
+    closers.push(() => Promise.all(workers.map((w) => w.stop())).then(() => undefined));
+
+    const connectors: Partial<Record<TargetKind, Connector>> = { ssh: createSshConnector(), local: createLocalConnector(), ...opts.connectors };
+    const services: GatewayServices = {
+      directory,
+      grants,
+      targets: new Map(config.targets.map((t) => [t.name, t])),
+      connectors,
+      events,
+      clock,
+      log,
+      onAuthenticated: () => {},
+      createSession(spec, channel, connector, onEnded) {
+        const session = new LiveSession(spec, channel, {
+          events,
+          connector,
+          clock,
+          log,
+          brokerId: config.brokerId,
+          openRecording: async (s, onError) => {
+            const path = recordingPath(s.id, clock.now());
+            const writer = await CastWriter.open(
+              join(config.recordings.dir, path),
+              {
+                width: s.pty?.cols ?? 80,
+                height: s.pty?.rows ?? 24,
+                timestamp: Math.floor(clock.now() / 1000),
+                ...(s.pty && { env: { TERM: s.pty.term } }),
+                title: `${s.grant.user} on ${s.target.name} (${s.grant.incident})`,
+                session_id: s.id,
+                grant_id: s.grant.id,
+                incident: s.grant.incident,
+                user: s.grant.user,
+                target: s.target.name,
+                broker: config.brokerId,
+                kind: s.kind,
+                command: s.command ?? null,
+              },
+              { maxOutputBytes: config.recordings.maxOutputBytes, onError },
+            );
+            return { writer, path };
+          },
+          onEnded: (s, reason) => {
+            registry.delete(s.id);
+            unwatch();
+            onEnded(s, reason);
+          },
+        });
+        registry.add(session);
+        const unwatch = watchdog.watch(session);
+        return session;
+      },
+    };
+
+    const hostKeys = await loadHostKeys(config.dataDir, config.ssh.hostKeys);
+    const gateway = new SshGateway(services, { hostKeys, loginGraceTimeMs: config.ssh.loginGraceTimeMs });
+    const sshPort = await gateway.listen(config.listen.ssh.host, config.listen.ssh.port);
+    closers.push(() => gateway.close());
+
+    const api = new GrpcApi({ directory, grants, store, events, clock }, log);
+    const grpcPort = await api.listen(config.listen.grpc.host, config.listen.grpc.port, config.grpc.tls);
+    closers.push(() => api.close());
+
+    await events.emit(
+      { type: 'broker.started', ctx: { actor: 'gatehouse' }, data: { version: VERSION, config: config.source } },
+    );
+    log.info({ ssh: sshPort, grpc: grpcPort, store: config.store.kind }, 'gatehouse broker listening');
+
+    let closing: Promise<void> | null = null;
+    return {
+      config,
+      ports: { ssh: sshPort, grpc: grpcPort },
+      hostKey: publicLine(hostKeys[0] as Buffer),
+      store,
+      events,
+      grants,
+      registry,
+      log,
+      close() {
+        closing ??= (async () => {
+          await gateway.stopAccepting();
+          const ended = await registry.endAll('shutdown', 'the broker is shutting down');
+          await events.emit({ type: 'broker.stopped', ctx: { actor: 'gatehouse' }, data: { sessionsEnded: ended } }).catch(() => []);
+          await closeAll();
+          log.info({ sessionsEnded: ended }, 'gatehouse broker stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,333 @@
+/**
+ * mvdan-sh's AST (read raw through gopher.ts) → the neutral, flat list of units in ast.ts.
+ *
+ * Every node type is handled explicitly; an unknown one becomes a `hazard` unit (denied), so a
+ * parser upgrade that adds a construct fails closed. The walk reaches every statement list
+ * (pipelines, lists, subshells, groups, if/while/until/for/select/case bodies, time) and every
+ * word part that can hide a command: $(...), `...`, <(...), >(...), here-documents, parameter
+ * expansion operands, arithmetic, array subscripts and [[ ]] operands.
+ */
+import type { Assignment, ConstructUnit, Redirect, ParseResult, ShellParser, Unit, Word, WordPart } from './ast.js';
+import { OPS, goString, items, kindOf, parseRaw, slicer, span, type Raw } from './gopher.js';
+
+const PLACEHOLDER: Unit = { kind: 'hazard', dynamic: true, why: 'internal: unfilled unit', text: '' };
+const NUMBER = /^(?:0[xX][0-9a-fA-F]+|[0-9]+(?:#[0-9a-zA-Z@_]+)?)$/;
+
+class Converter {
+  readonly units: Unit[] = [];
+  constructor(private readonly cut: (start: number, end: number) => string) {}
+
+  private text(node: Raw): string {
+    const [start, end] = span(node);
+    return this.cut(start, end);
+  }
+
+  private construct(kind: ConstructUnit['kind'], dynamic: boolean, why: string, node: Raw): void {
+    this.units.push({ kind, dynamic, why, text: this.text(node) });
+  }
+
+  stmts(list: Raw): void {
+    for (const st of items(list)) this.stmt(st);
+  }
+
+  stmt(st: Raw): void {
+    const cmd = st.Cmd;
+    const kind = kindOf(cmd);
+    // Reserve the slot so a command comes before the substitutions found in its words.
+    const slot = kind === 'CallExpr' || kind === 'DeclClause' ? this.units.push(PLACEHOLDER) - 1 : -1;
+    const redirects = items(st.Redirs).map((r) => this.redirect(r));
+    const text = this.text(st);
+    switch (kind) {
+      case 'CallExpr': {
+        const assigns = items(cmd.Assigns).map((a) => this.assignment(a));
+        const words = items(cmd.Args).map((w) => this.word(w));
+        this.units[slot] = { kind: 'simple', assigns, words, redirects, text };
+        return;
+      }
+      case 'DeclClause': {
+        const variant = goString(cmd.Variant?.Value);
+        const words: Word[] = [{ parts: [{ type: 'lit', raw: variant }], text: variant }];
+        for (const a of items(cmd.Args)) words.push(this.declWord(a));
+        this.units[slot] = { kind: 'simple', assigns: [], words, redirects, text };
+        return;
+      }
+      case '':
+        break;
+      case 'BinaryCmd':
+        this.stmt(cmd.X);
+        this.stmt(cmd.Y);
+        break;
+      case 'Subshell':
+      case 'Block':
+        this.stmts(cmd.Stmts);
+        break;
+      case 'IfClause':
+        for (let c = cmd; kindOf(c) === 'IfClause'; c = c.Else) {
+          this.stmts(c.Cond);
+          this.stmts(c.Then);
+        }
+        break;
+      case 'WhileClause':
+        this.stmts(cmd.Cond);
+        this.stmts(cmd.Do);
+        break;
+      case 'ForClause':
+        this.loop(cmd.Loop, st);
+        this.stmts(cmd.Do);
+        break;
+      case 'CaseClause':
+        this.parts(cmd.Word);
+        for (const item of items(cmd.Items)) {
+          for (const pattern of items(item.Patterns)) this.parts(pattern);
+          this.stmts(item.Stmts);
+        }
+        break;
+      case 'TimeClause':
+        if (kindOf(cmd.Stmt) === 'Stmt') this.stmt(cmd.Stmt);
+        break;
+      case 'TestClause': {
+        const dynamic = this.test(cmd.X);
+        this.construct('test', dynamic, dynamic ? '[[ ]] evaluates variables as arithmetic or subscripts' : '[[ ]] runs nothing', cmd);
+        break;
+      }
+      case 'ArithmCmd':
+        this.arithUnit(this.arith(cmd.X), cmd);
+        break;
+      case 'LetClause': {
+        let dynamic = false;
+        for (const e of items(cmd.Exprs)) dynamic = this.arith(e) || dynamic;
+        this.arithUnit(dynamic, cmd);
+        break;
+      }
+      case 'FuncDecl':
+        this.construct('function', false, 'function definitions are not allowed', cmd);
+        break;
+      case 'CoprocClause':
+        this.construct('coproc', false, 'coprocesses are not allowed', cmd);
+        break;
+      default:
+        this.construct('hazard', true, `unsupported shell construct ${kind}`, cmd);
+        break;
+    }
+    // Redirections of a compound command (or of nothing: "> f") are judged on their own.
+    if (redirects.length > 0) this.units.push({ kind: 'simple', assigns: [], words: [], redirects, text });
+  }
+
+  private loop(loop: Raw, st: Raw): void {
+    const kind = kindOf(loop);
+    if (kind === 'WordIter') {
+      for (const w of items(loop.Items)) this.parts(w);
+      // The loop variable is assigned: judged like a bare assignment (for PATH in ... is denied).
+      const name = goString(loop.Name?.Value);
+      this.units.push({ kind: 'simple', assigns: [{ name, value: null, text: name }], words: [], redirects: [], text: this.text(st) });
+    } else if (kind === 'CStyleLoop') {
+      let dynamic = false;
+      for (const e of [loop.Init, loop.Cond, loop.Post]) if (kindOf(e) !== '') dynamic = this.arith(e) || dynamic;
+      this.arithUnit(dynamic, loop);
+    } else {
+      this.construct('hazard', true, `unsupported loop ${kind}`, loop);
+    }
+  }
+
+  private arithUnit(dynamic: boolean, node: Raw): void {
+    this.construct('arith', dynamic, dynamic ? 'arithmetic on variables or command output can run code hidden in their values' : 'arithmetic on numbers only', node);
+  }
+
+  private redirect(r: Raw): Redirect {
+    const op = OPS.redir.get(r.Op as number);
+    const target = this.word(r.Word);
+    if (kindOf(r.Hdoc) === 'Word') this.parts(r.Hdoc);
+    if (op === undefined) {
+      this.construct('hazard', true, 'unknown redirection operator', r);
+      return { op: '>', fd: null, target };
+    }
+    return { op, fd: kindOf(r.N) === 'Lit' ? goString(r.N.Value) : null, target };
+  }
+
+  private assignment(a: Raw): Assignment {
+    const name = goString(a.Name?.Value);
+    if (kindOf(a.Index) !== '') this.subscript(a.Index, a);
+    let value: Word | null = null;
+    if (kindOf(a.Array) === 'ArrayExpr') {
+      this.arrayElems(a.Array);
+      value = { parts: [{ type: 'dyn', what: 'parameter', quoted: true, multi: false }], text: this.text(a.Array) };
+    } else if (kindOf(a.Value) === 'Word') {
+      value = this.word(a.Value);
+    } else if (!a.Naked) {
+      value = { parts: [{ type: 'dqlit', raw: '' }], text: '' };
+    }
+    return { name, value, text: this.text(a) };
+  }
+
+  private arrayElems(array: Raw): void {
+    for (const el of items(array.Elems)) {
+      if (kindOf(el.Index) !== '') this.subscript(el.Index, el);
+      if (kindOf(el.Value) === 'Word') this.parts(el.Value);
+    }
+  }
+
+  /** An argument of declare/export/local/...: `-f`, `name`, `name=value` as one word. */
+  private declWord(a: Raw): Word {
+    const text = this.text(a);
+    if (a.Naked && kindOf(a.Value) === 'Word') return this.word(a.Value);
+    const name = goString(a.Name?.Value);
+    if (kindOf(a.Index) !== '') this.subscript(a.Index, a);
+    if (a.Naked) return { parts: [{ type: 'lit', raw: name }], text };
+    const parts: WordPart[] = [{ type: 'lit', raw: `${name}${a.Append ? '+' : ''}=` }];
+    if (kindOf(a.Array) === 'ArrayExpr') {
+      this.arrayElems(a.Array);
+      parts.push({ type: 'dyn', what: 'parameter', quoted: true, multi: false });
+    } else if (kindOf(a.Value) === 'Word') {
+      parts.push(...this.parts(a.Value));
+    }
+    return { parts, text };
+  }
+
+  word(w: Raw): Word {
+    return { parts: this.parts(w), text: kindOf(w) === 'Word' ? this.text(w) : '' };
+  }
+
+  parts(w: Raw): WordPart[] {
+    const out: WordPart[] = [];
+    for (const p of items(w?.Parts)) this.part(p, out, false);
+    return out;
+  }
+
+  private part(p: Raw, out: WordPart[], inDq: boolean): void {
+    switch (kindOf(p)) {
+      case 'Lit':
+        out.push(inDq ? { type: 'dqlit', raw: goString(p.Value) } : { type: 'lit', raw: goString(p.Value) });
+        return;
+      case 'SglQuoted':
+        out.push(p.Dollar ? { type: 'ansi', raw: goString(p.Value) } : { type: 'sgl', value: goString(p.Value) });
+        return;
+      case 'DblQuoted':
+        out.push({ type: 'dqlit', raw: '' }); // keeps "" an (empty) argument
+        for (const q of items(p.Parts)) this.part(q, out, true);
+        return;
+      case 'ParamExp':
+        this.paramExp(p);
+        out.push({ type: 'dyn', what: 'parameter', quoted: inDq, multi: !inDq || isListExpansion(p) });
+        return;
+      case 'CmdSubst':
+        this.stmts(p.Stmts);
+        out.push({ type: 'dyn', what: 'command', quoted: inDq, multi: !inDq });
+        return;
+      case 'ProcSubst':
+        this.stmts(p.Stmts);
+        out.push({ type: 'dyn', what: 'process', quoted: true, multi: false });
+        return;
+      case 'ArithmExp':
+        if (this.arith(p.X)) this.arithUnit(true, p);
+        out.push({ type: 'dyn', what: 'arithmetic', quoted: inDq, multi: !inDq });
+        return;
+      case 'ExtGlob':
+        out.push({ type: 'extglob' });
+        return;
+      default:
+        this.construct('hazard', true, `unsupported word part ${kindOf(p)}`, p);
+        out.push({ type: 'dyn', what: 'parameter', quoted: inDq, multi: !inDq });
+        return;
+    }
+  }
+
+  private paramExp(p: Raw): void {
+    if (p.Excl) this.construct('hazard', true, 'indirect expansion ${!...} can evaluate a subscript hidden in a value', p);
+    const exp = p.Exp;
+    if (kindOf(exp) === 'Expansion') {
+      const operand = this.parts(exp.Word);
+      if (exp.Op === OPS.paramAt && !operand.every((x) => x.type === 'lit' && !x.raw.includes('P'))) {
+        this.construct('hazard', true, 'prompt expansion ${x@P} runs command substitutions hidden in a value', p);
+      }
+    }
+    if (kindOf(p.Index) !== '') {
+      const index = kindOf(p.Index) === 'Word' ? items(p.Index.Parts) : [];
+      const all = index.length === 1 && kindOf(index[0]) === 'Lit' && ['@', '*'].includes(goString(index[0].Value));
+      if (!all) this.subscript(p.Index, p);
+    }
+    if (kindOf(p.Slice) === 'Slice') {
+      let dynamic = false;
+      for (const e of [p.Slice.Offset, p.Slice.Length]) if (kindOf(e) !== '') dynamic = this.arith(e) || dynamic;
+      if (dynamic) this.arithUnit(true, p);
+    }
+    if (kindOf(p.Repl) === 'Replace') {
+      this.parts(p.Repl.Orig);
+      this.parts(p.Repl.With);
+    }
+  }
+
+  private subscript(index: Raw, owner: Raw): void {
+    if (this.arith(index)) this.arithUnit(true, owner);
+  }
+
+  /** Walks an arithmetic expression; true when it reads anything but number literals. */
+  private arith(e: Raw): boolean {
+    switch (kindOf(e)) {
+      case 'Word': {
+        const ps = items(e.Parts);
+        const numeric = ps.length === 1 && kindOf(ps[0]) === 'Lit' && NUMBER.test(goString(ps[0].Value));
+        if (!numeric) this.parts(e); // still reach any $(...) inside
+        return !numeric;
+      }
+      case 'BinaryArithm': {
+        const x = this.arith(e.X); // both sides walked: each may hold a command substitution
+        return this.arith(e.Y) || x;
+      }
+      case 'UnaryArithm':
+      case 'ParenArithm':
+        return this.arith(e.X);
+      default:
+        return true;
+    }
+  }
+
+  /** Walks a [[ ]] expression; true when an operand is evaluated as arithmetic or a subscript. */
+  private test(e: Raw): boolean {
+    switch (kindOf(e)) {
+      case 'Word':
+        this.parts(e);
+        return false;
+      case 'BinaryTest': {
+        const arithmetic = OPS.arithCompare.has(e.Op as number);
+        const x = arithmetic ? this.arith(e.X) : this.test(e.X);
+        if (arithmetic) return this.arith(e.Y) || x;
+        return this.test(e.Y) || x;
+      }
+      case 'UnaryTest': {
+        const inner = this.test(e.X);
+        if (e.Op !== OPS.testVar) return inner;
+        const operand = kindOf(e.X) === 'Word' ? items(e.X.Parts) : [];
+        return !(operand.length === 1 && kindOf(operand[0]) === 'Lit' && !goString(operand[0].Value).includes('['));
+      }
+      case 'ParenTest':
+        return this.test(e.X);
+      default:
+        return true;
+    }
+  }
+}
+
+/** "$@", "${a[@]}", "${!prefix@}": several arguments even when quoted. */
+function isListExpansion(p: Raw): boolean {
+  const name = goString(p.Param?.Value);
+  if (name === '@') return true;
+  if (p.Excl) return true;
+  const index = kindOf(p.Index) === 'Word' ? items(p.Index.Parts) : [];
+  return index.length === 1 && kindOf(index[0]) === 'Lit' && goString(index[0].Value) === '@';
+}
+
+/** Parses bash source into the flat unit list; never throws. */
+export function parseShell(source: string): ParseResult {
+  const raw = parseRaw(source);
+  if (!raw.ok) return { ok: false, why: raw.why };
+  try {
+    const conv = new Converter(slicer(source));
+    conv.stmts(raw.file.Stmts);
+    return { ok: true, units: conv.units };
+  } catch (err) {
+    // A shape this walker does not expect: fail closed with the reason.
+    return { ok: false, why: `unexpected syntax tree (${err instanceof Error ? err.message : String(err)})` };
+  }
+}
+
+export const mvdanParser: ShellParser = { parse: parseShell };
