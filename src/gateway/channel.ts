@@ -77,11 +77,14 @@ export function handleSessionChannel(accept: AcceptConnection<SshSession>, ctx: 
   session.on('shell', (acceptCh, rejectCh) => once('shell', acceptCh, rejectCh));
   session.on('exec', (acceptCh, rejectCh, info) => once('exec', acceptCh, rejectCh, info.command));
   session.on('subsystem', (acceptCh, rejectCh, info) => {
-    void ctx.subsystemAllowed(info.name).then((allowed) => {
+    const decide = (allowed: boolean): void => {
       if (allowed) return once('subsystem', acceptCh, rejectCh, undefined, info.name);
       ctx.refused('GH_ERR_CHANNEL_REFUSED', `subsystem ${info.name.slice(0, 32)} is not allowed by the grant's template`);
       rejectCh();
-    });
+    };
+    const allowed = ctx.subsystemAllowed(info.name);
+    if (typeof allowed === 'boolean') decide(allowed);
+    else void allowed.then(decide);
   });
   session.on('auth-agent', (_a, rejectReq) => {
     ctx.refused('GH_ERR_CHANNEL_REFUSED', 'agent forwarding is not supported through the broker');

@@ -19,12 +19,14 @@ import { parseRoute, sanitizeForLog, type Route } from './username.js';
 const { utils } = ssh2;
 
 const MAX_CHANNELS = 10;
+const IDLE_DISCONNECT_MS = 500;
 
 export class ConnectionContext {
   route: Route | null = null;
   authenticated = false;
   private firstName: string | null = null;
   private coverage: Promise<Coverage> | null = null;
+  private resolved: Coverage | null = null;
   private readonly sessions = new Set<LiveSession>();
   private channels = 0;
   private refusedRouteLogged = false;
@@ -112,6 +114,7 @@ export class ConnectionContext {
     const route = this.route as Route;
     this.log = this.log.child({ user: route.user, target: route.target });
     this.coverage = this.resolve();
+    void this.coverage.then((c) => (this.resolved = c));
   }
 
   private resolve(): Promise<Coverage> {
@@ -122,11 +125,15 @@ export class ConnectionContext {
     return this.svc.grants.resolveForSession(route.user, route.target, route.grantId);
   }
 
-  /** Does the grant's template allow this subsystem (sftp, ...)? */
-  async subsystemAllowed(name: string): Promise<boolean> {
-    const cov = await (this.coverage ?? this.resolve());
-    if (!cov.ok) return false;
-    return this.svc.grants.template(cov.grant.template)?.allowForwarding.subsystems.includes(name) ?? false;
+  /**
+   * Does the grant's template allow this subsystem (sftp, ...)? Answered synchronously when the
+   * route is already resolved (the usual case): ssh2 silently drops a channel-request reply that
+   * comes after the client's EOF, and `ssh -s` with an empty stdin sends EOF at once.
+   */
+  subsystemAllowed(name: string): boolean | Promise<boolean> {
+    const decide = (cov: Coverage): boolean => cov.ok && (this.svc.grants.template(cov.grant.template)?.allowForwarding.subsystems.includes(name) ?? false);
+    if (this.resolved !== null) return decide(this.resolved);
+    return (this.coverage ?? this.resolve()).then(decide);
   }
 
   private startSession(channel: ServerChannel, req: StartRequest): ChannelHandle {
@@ -139,7 +146,6 @@ export class ConnectionContext {
       if (!cov.ok) {
         refuseChannel(channel, `refused: ${cov.message}`, pty);
         this.refused('GH_ERR_NO_GRANT', cov.message, cov.grantId);
-        this.endIfIdle();
         return;
       }
       const template = this.svc.grants.template(cov.grant.template);
@@ -157,10 +163,7 @@ export class ConnectionContext {
       }
       const spec = { id: newId('s'), grant: cov.grant, template, target, source: this.source, kind: req.kind, command: req.command, subsystem: req.subsystem, pty: req.pty, env: req.env };
       const guard = this.svc.guard?.(spec, channel);
-      if (guard && !(await guard)) {
-        this.endIfIdle();
-        return;
-      }
+      if (guard && !(await guard)) return;
       session = this.svc.createSession(spec, channel, connector, (s, reason) => this.sessionEnded(s, reason !== 'exit' && reason !== 'client-closed'));
       this.sessions.add(session);
       await session.start();
@@ -180,8 +183,16 @@ export class ConnectionContext {
     if (brokerEnded) this.endIfIdle();
   }
 
+  /**
+   * After the broker ended a session (kill, expiry, revoke), a client that keeps the connection
+   * open with no session left (a ControlMaster, a stuck client) is disconnected. OpenSSH exits by
+   * itself when its last channel closes, so this only catches the rest.
+   */
   private endIfIdle(): void {
-    if (this.sessions.size === 0) setImmediate(() => this.client.end());
+    if (this.sessions.size > 0) return;
+    setTimeout(() => {
+      if (this.sessions.size === 0) this.client.end();
+    }, IDLE_DISCONNECT_MS).unref();
   }
 
   /** Writes `session.refused` for this connection. */

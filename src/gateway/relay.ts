@@ -125,7 +125,7 @@ export class Relay {
   /** A line from the broker to the responder (why the session ends, why a command was refused). */
   notice(message: string, important: boolean): void {
     if (this.clientDone) return;
-    const line = `${this.pty ? '\r\n' : ''}[gatehouse] ${message}\r\n`;
+    const line = this.pty ? `\r\n[gatehouse] ${message}\r\n` : `[gatehouse] ${message}\n`;
     try {
       if (this.pty) this.channel.write(line);
       else if (important) this.channel.stderr.write(line);

@@ -278,7 +278,7 @@ export class LiveSession implements Watched {
 
 /** Refuses a channel that never got a relay: one line on stderr, exit status, close. */
 export function refuseChannel(channel: ServerChannel, message: string, pty: boolean): void {
-  const line = `gatehouse: ${message}\r\n`;
+  const line = `gatehouse: ${message}${pty ? '\r\n' : '\n'}`;
   try {
     if (pty) channel.write(line);
     else channel.stderr.write(line);

@@ -55,6 +55,7 @@ import type { Verdict } from '../domain/types.js';
 import type { ParseResult } from './ast.js';
 import { DEV_NET, historyExpansion } from './hazards.js';
 import { judgeUnit, type Judgement, type JudgeContext } from './judge.js';
+import { fastParse } from './fastpath.js';
 import { parseShell } from './parser.js';
 import type { CompiledRules } from './rules.js';
 import { printable } from './words.js';
@@ -76,15 +77,18 @@ export interface Decision {
 export const MAX_LINE_LENGTH = 16 * 1024;
 
 /*
- * Parsing (mvdan-sh under GopherJS, ~35 µs) is most of the cost of a decision, and responders
- * repeat lines. Parse results are immutable and independent of the rules, so they are memoised
- * here, bounded; a decision is still computed afresh from them each time.
+ * Parsing (mvdan-sh under GopherJS, ~35 µs) is most of the cost of a decision. Plain lines take
+ * the fast path (fastpath.ts, checked against mvdan-sh by a differential test); the others are
+ * memoised, bounded, since responders repeat lines. Parse results are immutable and independent
+ * of the rules; a decision is still computed afresh from them each time.
  */
 const CACHE_MAX = 512;
 const CACHE_LINE_MAX = 1024;
 const parseCache = new Map<string, ParseResult>();
 
 function parseCached(source: string): ParseResult {
+  const fast = fastParse(source);
+  if (fast !== null) return { ok: true, units: fast };
   if (source.length > CACHE_LINE_MAX) return parseShell(source);
   const hit = parseCache.get(source);
   if (hit !== undefined) {

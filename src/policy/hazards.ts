@@ -137,6 +137,10 @@ export function historyExpansion(line: string): boolean {
   let single = false;
   let double = false;
   const expands = (i: number): boolean => {
+    // bash_history_inhibit_expansion (bashhist.c): [!...], ${!...} and $! are left alone.
+    if (line[i - 1] === '[' && line.includes(']', i + 1)) return false;
+    if (i > 1 && line[i - 1] === '{' && line[i - 2] === '$' && line.includes('}', i + 1)) return false;
+    if (i > 1 && line[i - 1] === '$') return false;
     const next = line[i + 1];
     if (next === undefined || next === ' ' || next === '\t' || next === '\n' || next === '=' || next === '(') return false;
     return !(double && next === '"');

@@ -87,7 +87,10 @@ function shell(argv: readonly Arg[]): Special {
   let i = 1;
   for (; i < argv.length; i++) {
     const a = argv[i] as Arg;
-    if (a.value === null) return { kind: 'hazard', index: i - 1, why: `${name}: argument ${a.text} is not static` };
+    if (a.value === null) {
+      if (command) return { kind: 'deny', why: `${name} -c: the command ${a.text} is not static` };
+      return { kind: 'hazard', index: i - 1, why: `${name}: argument ${a.text} is not static` };
+    }
     const w = a.value;
     if (w === '--' || w === '-') {
       i++;

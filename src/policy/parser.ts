@@ -22,6 +22,13 @@ class Converter {
     return this.cut(start, end);
   }
 
+  /** A statement's text without its terminator (`;`, `&`). */
+  private stmtText(st: Raw): string {
+    const [start, end] = span(st);
+    const semi = st.Semicolon;
+    return this.cut(start, semi?.IsValid?.() ? (semi.Offset() as number) : end).trimEnd();
+  }
+
   private construct(kind: ConstructUnit['kind'], dynamic: boolean, why: string, node: Raw): void {
     this.units.push({ kind, dynamic, why, text: this.text(node) });
   }
@@ -36,7 +43,7 @@ class Converter {
     // Reserve the slot so a command comes before the substitutions found in its words.
     const slot = kind === 'CallExpr' || kind === 'DeclClause' ? this.units.push(PLACEHOLDER) - 1 : -1;
     const redirects = items(st.Redirs).map((r) => this.redirect(r));
-    const text = this.text(st);
+    const text = this.stmtText(st);
     switch (kind) {
       case 'CallExpr': {
         const assigns = items(cmd.Assigns).map((a) => this.assignment(a));
@@ -119,7 +126,7 @@ class Converter {
       for (const w of items(loop.Items)) this.parts(w);
       // The loop variable is assigned: judged like a bare assignment (for PATH in ... is denied).
       const name = goString(loop.Name?.Value);
-      this.units.push({ kind: 'simple', assigns: [{ name, value: null, text: name }], words: [], redirects: [], text: this.text(st) });
+      this.units.push({ kind: 'simple', assigns: [{ name, value: null, text: name }], words: [], redirects: [], text: this.stmtText(st) });
     } else if (kind === 'CStyleLoop') {
       let dynamic = false;
       for (const e of [loop.Init, loop.Cond, loop.Post]) if (kindOf(e) !== '') dynamic = this.arith(e) || dynamic;

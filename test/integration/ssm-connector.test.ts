@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { createSsmConnector, type SsmConnector, type SsmConnectorOptions } from '../../src/connectors/ssm/index.js';
 import type { SsmUpstream } from '../../src/connectors/ssm/upstream.js';
 import { startSsmSimulator, type SsmSimulator, type SsmSimulatorOptions } from '../../src/connectors/ssm/simulator/index.js';
@@ -328,6 +329,10 @@ describe('ssm connector: backpressure', () => {
     expect(ok).toBe(false);
     await sink.until(() => sink.drains === 1, 'drain');
     expect(upstream.channel.reliable.unackedBytes).toBeLessThanOrEqual(2048);
+    // Let cat consume it all before cleanup kills the shell.
+    upstream.write(Buffer.from([0x04]));
+    upstream.write(Buffer.from('echo W-$((5+5))\r'));
+    await sink.waitForText('W-10\r\n');
   });
 });
 
@@ -372,7 +377,10 @@ describe('ssm connector: under injected faults', () => {
     expect(faults?.duplicated).toBeGreaterThan(10);
     expect(faults?.reordered).toBeGreaterThan(10);
     expect(faults?.corrupted).toBeGreaterThan(0);
-    expect(upstream.channel.stats.badDigests).toBe(faults?.corrupted);
+    // Every corrupted frame that reached the client was rejected (one in flight on the dropped socket may not have).
+    expect(upstream.channel.stats.badDigests).toBeGreaterThan(0);
+    expect(upstream.channel.stats.badDigests).toBeLessThanOrEqual(faults?.corrupted ?? 0);
+    expect(upstream.channel.stats.badDigests).toBeGreaterThanOrEqual((faults?.corrupted ?? 0) - 2);
     const client = upstream.channel.reliable.stats;
     const agent = session?.agent.reliable.stats;
     expect(client.retransmissions).toBeGreaterThan(0);
@@ -380,5 +388,81 @@ describe('ssm connector: under injected faults', () => {
     expect(client.outOfOrder).toBeGreaterThan(0);
     expect(agent?.retransmissions).toBeGreaterThan(0);
     expect(agent?.duplicatesReceived).toBeGreaterThan(0);
+  });
+});
+
+describe('ssm simulator: API and data-channel conformance', () => {
+  async function call(sim: SsmSimulator, operation: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+    const res = await fetch(sim.endpoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `AmazonSSM.${operation}`, Authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/ssm/aws4_request, SignedHeaders=host, Signature=00' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  }
+
+  it('answers with AWS-shaped JSON errors', async () => {
+    const sim = await simulator();
+    expect(await call(sim, 'StartSession', { Target: 'i-0nope' })).toEqual({ status: 400, json: { __type: 'InvalidInstanceId', message: 'i-0nope is not a valid instance id' } });
+    expect(await call(sim, 'StartSession', { Target: OFFLINE })).toMatchObject({ status: 400, json: { __type: 'TargetNotConnected' } });
+    expect(await call(sim, 'StartSession', {})).toMatchObject({ status: 400, json: { __type: 'ValidationException' } });
+    expect(await call(sim, 'StartSession', { Target: LINUX, DocumentName: 'AWS-StartInteractiveCommand' })).toMatchObject({ status: 400, json: { __type: 'InvalidParameters' } });
+    expect(await call(sim, 'StartSession', { Target: LINUX, DocumentName: 'AWS-RunShellScript' })).toMatchObject({ status: 400, json: { __type: 'InvalidDocument' } });
+    expect(await call(sim, 'StartSession', '{not json')).toMatchObject({ status: 400, json: { __type: 'SerializationException' } });
+    expect(await call(sim, 'ResumeSession', { SessionId: 'nope' })).toMatchObject({ status: 400, json: { __type: 'DoesNotExistException' } });
+    expect(await call(sim, 'DescribeInstanceInformation', { Filters: [{ Key: 'Bogus', Values: ['x'] }] })).toMatchObject({ status: 400, json: { __type: 'InvalidFilterKey' } });
+    expect(await call(sim, 'DescribeInstanceInformation', { InstanceInformationFilterList: [{ key: 'InstanceIds', valueSet: ['i-0nope'] }] })).toMatchObject({ status: 400, json: { __type: 'InvalidInstanceId' } });
+    expect(await call(sim, 'SendCommand', {})).toMatchObject({ status: 400, json: { __type: 'UnknownOperationException' } });
+  });
+
+  it('filters DescribeInstanceInformation by id and tag:<key>', async () => {
+    const sim = await simulator();
+    const ids = async (filters: unknown) => ((await call(sim, 'DescribeInstanceInformation', { Filters: filters })).json['InstanceInformationList'] as Array<{ InstanceId: string }>).map((i) => i.InstanceId);
+    expect(await ids([{ Key: 'tag:env', Values: ['prod'] }])).toEqual([LINUX]);
+    expect(await ids([{ Key: 'InstanceIds', Values: [LINUX] }, { Key: 'tag:env', Values: ['dev'] }])).toEqual([]);
+    expect(await ids([{ Key: 'PingStatus', Values: ['Online'] }, { Key: 'PlatformTypes', Values: ['Linux'] }])).toEqual([LINUX]);
+    expect(await ids([{ Key: 'InstanceIds', Values: ['i-0nope'] }])).toEqual([]);
+  });
+
+  it('requires the open message with a fresh token before any frame, one socket per token', async () => {
+    const sim = await simulator();
+    const started = await call(sim, 'StartSession', { Target: LINUX });
+    const url = String(started.json['StreamUrl']);
+    const closeOf = (first: string | Buffer) => new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(url);
+      cleanup.add(() => ws.terminate());
+      ws.on('open', () => ws.send(first));
+      ws.on('close', (code) => resolve(code));
+      ws.on('error', reject);
+    });
+    expect(await closeOf('{"MessageSchemaVersion":"1.0","RequestId":"r","TokenValue":"forged"}')).toBe(1008);
+    expect(await closeOf(Buffer.from([1, 2, 3]))).toBe(1008);
+    const token = String(started.json['TokenValue']);
+    const firstFrame = await new Promise<Buffer>((resolve, reject) => {
+      const ws = new WebSocket(url);
+      cleanup.add(() => ws.terminate());
+      ws.on('open', () => ws.send(JSON.stringify({ MessageSchemaVersion: '1.0', RequestId: 'r1', TokenValue: token })));
+      ws.on('message', (d: Buffer) => resolve(d));
+      ws.on('error', reject);
+    });
+    // start_publication (deliberately malformed), then output seq 0 with SYN.
+    expect(firstFrame.subarray(4, 21).toString()).toBe('start_publication');
+    expect(await closeOf(JSON.stringify({ MessageSchemaVersion: '1.0', RequestId: 'r2', TokenValue: token }))).toBe(1008);
+  });
+
+  it('an open aborted by the session terminates the SSM session and rejects', async () => {
+    const sim = await simulator({ kmsKeyId: KMS_KEY });
+    const terminated: unknown[] = [];
+    sim.events.on('terminate', (e) => terminated.push(e));
+    const slowKms = { generateDataKey: () => new Promise<never>(() => {}) };
+    const abort = new AbortController();
+    const sink = new RecordingSink();
+    const opening = connector(sim, { dataKeyProvider: slowKms }).open(openRequest(ssmTarget({ instanceId: LINUX, kmsKeyId: KMS_KEY }), { signal: abort.signal }), sink);
+    await new Promise<void>((resolve) => sim.events.once('connect', () => resolve()));
+    abort.abort();
+    const err = await opening.catch((e: unknown) => e as Error);
+    expect(isGatehouseError(err, 'GH_ERR_UPSTREAM_CONNECT') || isGatehouseError(err, 'GH_ERR_SSM')).toBe(true);
+    expect(terminated).toHaveLength(1);
+    expect(sink.closedCalls).toBe(0);
   });
 });

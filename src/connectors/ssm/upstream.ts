@@ -338,6 +338,9 @@ export class SsmUpstream implements Upstream {
   private async shutdown(error: GatehouseError | undefined, terminate: boolean): Promise<void> {
     this.phase = 'ended';
     this.cancelPhaseTimer();
+    // A connect() still waiting for the session to settle must not wait forever.
+    this.settle?.reject(error ?? new GatehouseError('GH_ERR_UPSTREAM_CONNECT', 'SSM session closed while connecting'));
+    this.settle = null;
     const work: Promise<unknown>[] = [this.channel.close()];
     if (terminate) work.push(this.terminate());
     await Promise.all(work);

@@ -29,6 +29,7 @@ export interface FaultCounters {
   dropped: number;
   duplicated: number;
   reordered: number;
+  /** Deliveries of a frame with a corrupted digest (a corrupted frame that is also duplicated counts twice). */
   corrupted: number;
   socketDrops: number;
 }
@@ -98,6 +99,7 @@ export class FaultyPipe {
     this.release();
     if (rDup < c.duplicateRate) {
       this.counters.duplicated++;
+      if (frameOut !== frame) this.counters.corrupted++;
       this.out(frameOut);
     }
   }
