@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 
 import { GatehouseError } from '../domain/errors.js';
+import { generateEd25519 } from '../domain/keygen.js';
 
 const { utils } = ssh2;
 
@@ -26,7 +27,7 @@ export async function loadHostKeys(dataDir: string, files: readonly string[]): P
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const pair = utils.generateKeyPairSync('ed25519');
+  const pair = generateEd25519('gatehouse-host');
   await writeFile(path, pair.private, { mode: 0o600, flag: 'wx' });
   await writeFile(`${path}.pub`, `${pair.public}\n`, { mode: 0o644 });
   return [Buffer.from(pair.private)];

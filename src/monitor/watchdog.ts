@@ -59,7 +59,7 @@ export class Watchdog {
         this.endGrant(e.grantId, 'revoked', `grant ${e.grantId} was revoked${e.actor ? ` by ${e.actor}` : ''}: ${String(e.data.reason)}`);
         break;
       case 'grant.expired':
-        this.endGrant(e.grantId, 'expired', `grant ${e.grantId} expired`);
+        this.endGrant(e.grantId, 'expired', `grant ${e.grantId} expired at ${String(e.data.expiresAt)}`);
         break;
       case 'session.killed': {
         const entry = e.sessionId === null ? undefined : this.sessions.get(e.sessionId);

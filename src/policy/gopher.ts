@@ -22,9 +22,8 @@
 import sh from 'mvdan-sh';
 import type { RedirOp } from './ast.js';
 
-/* A GopherJS value: untyped by nature; only this file and parser.ts read one. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Raw = any;
+/** A GopherJS value: untyped by nature (only this file and parser.ts read one). */
+export type Raw = any; // deliberately `any`: the shape is checked at load, below, not by types
 
 const parser = sh.syntax.NewParser();
 
@@ -120,10 +119,10 @@ function learnTestOp(src: string): number {
   return x.Op;
 }
 
-function learnParamAtOp(): number {
-  const word = items(firstStmt(': ${x@P}').Cmd.Args)[1];
+function learnParamOp(src: string): number {
+  const word = items(firstStmt(`: ${src}`).Cmd.Args)[1];
   const op: unknown = items(word?.Parts)[0]?.Exp?.Op;
-  if (typeof op !== 'number') throw new Error('mvdan-sh self-check: no ${x@op} operator');
+  if (typeof op !== 'number') throw new Error(`mvdan-sh self-check: no operator in ${src}`);
   return op;
 }
 
@@ -134,7 +133,9 @@ export const OPS = {
   /** [[ -v name ]], which evaluates a subscript in name. */
   testVar: learnTestOp('[[ -v x ]]'),
   /** ${x@P} and its siblings. */
-  paramAt: learnParamAtOp(),
+  paramAt: learnParamOp('${x@P}'),
+  /** ${x=v} and ${x:=v}, which assign. */
+  paramAssign: new Set([learnParamOp('${x=v}'), learnParamOp('${x:=v}')]),
 };
 
 /* The layout self-check: a known line must come out as known raw values. */

@@ -129,11 +129,19 @@ export function redirectProblem(r: Redirect): string | null {
 /**
  * Interactive bash expands `!` history references (`!!`, `!rm`, `!-2`, `^old^new`) before it
  * parses the line, so the line the broker sees is not the line bash runs. Any `!` that bash
- * would expand is refused: outside single quotes, not escaped, and followed by something other
- * than a blank, `=`, `(` or (inside double quotes) the closing quote.
+ * would expand is refused: outside single quotes, not escaped, not one of the forms bash leaves
+ * alone (`$!`, `${!x}`, `[!...]`), and followed by something other than a blank, `=`, `(` or
+ * (inside double quotes) the closing quote; and any line starting with `^`. Bash before 5.0
+ * expanded each physical line of a multi-line command on its own, ignoring quotes opened on an
+ * earlier line, so each line is also checked alone: refused if either reading finds one.
  */
 export function historyExpansion(line: string): boolean {
-  if (/^[ \t]*\^/.test(line) || /\n[ \t]*\^/.test(line)) return true;
+  if (scanHistory(line)) return true;
+  return line.includes('\n') && line.split('\n').some(scanHistory);
+}
+
+function scanHistory(line: string): boolean {
+  if (/^[ \t]*\^/.test(line)) return true;
   let single = false;
   let double = false;
   const expands = (i: number): boolean => {

@@ -59,6 +59,11 @@ class Converter {
         return;
       }
       case '':
+        // `< f` with no command: at the top level a no-op, but $(< f) reads f into the line,
+        // past any path rule. Refused either way.
+        if (redirects.some((r) => r.op === '<' || r.op === '<>')) {
+          this.units.push({ kind: 'hazard', dynamic: true, why: 'an input redirection without a command, as in $(< file), reads the file into the line', text });
+        }
         break;
       case 'BinaryCmd':
         this.stmt(cmd.X);
@@ -245,6 +250,9 @@ class Converter {
       const operand = this.parts(exp.Word);
       if (exp.Op === OPS.paramAt && !operand.every((x) => x.type === 'lit' && !x.raw.includes('P'))) {
         this.construct('hazard', true, 'prompt expansion ${x@P} runs command substitutions hidden in a value', p);
+      }
+      if (OPS.paramAssign.has(exp.Op as number)) {
+        this.construct('hazard', true, '${x=value} and ${x:=value} assign variables (PROMPT_COMMAND, PATH, ...)', p);
       }
     }
     if (kindOf(p.Index) !== '') {

@@ -10,15 +10,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import ssh2 from 'ssh2';
 
 import { buildConfig } from '../../config/load.js';
+import { generateEd25519 } from '../../domain/keygen.js';
 import { startBroker } from '../../main.js';
 import { isLive } from '../../grants/rules.js';
 import { parse } from '../args.js';
 import { runUntilSignal } from './serve.js';
 
-const { utils } = ssh2;
 
 interface DemoSecrets {
   readonly aliceToken: string;
@@ -98,7 +97,7 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
 
 async function ensureKey(path: string): Promise<string> {
   if (!existsSync(path)) {
-    const pair = utils.generateKeyPairSync('ed25519', { comment: 'alice@gatehouse-demo' });
+    const pair = generateEd25519('alice@gatehouse-demo');
     await writeFile(path, pair.private, { mode: 0o600 });
     await writeFile(`${path}.pub`, `${pair.public}\n`, { mode: 0o644 });
   }

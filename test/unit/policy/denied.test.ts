@@ -292,6 +292,13 @@ const ROWS: readonly Row[] = [
   [D, "ls ${", 'deny', "ls ${", null],
   [D, "df -h\nls\ncat /etc/shadow", 'deny', "cat /etc/shadow", null],
 
+  // reads and assignments hidden in expansions
+  [D, "ls $(</etc/shadow)", 'deny', "</etc/shadow", null],
+  [D, "ls $(< /etc/shadow)", 'deny', "< /etc/shadow", null],
+  [D, "echo ${PROMPT_COMMAND:=rm -rf /}", 'deny', "${PROMPT_COMMAND:=rm -rf /}", null],
+  [D, "echo ${BASH_ENV=/tmp/x}", 'deny', "${BASH_ENV=/tmp/x}", null],
+  [D, "ls ${X:=y}", 'deny', "${X:=y}", null],
+
   // review
   [D, "systemctl restart nginx", 'review', "systemctl restart nginx", "systemctl restart *"],
   [D, "systemctl restart nginx && systemctl status nginx", 'review', "systemctl restart nginx", "systemctl restart *"],

@@ -1,0 +1,167 @@
+/**
+ * Properties, with fast-check: allowed commands stay allowed whatever their quoting and however
+ * they are combined; one denied command anywhere denies the line; evaluate never throws.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compileRules, evaluate, formatDecision } from '../../../src/policy/index.js';
+import { DIAGNOSE } from './fixtures.js';
+
+const D = compileRules(DIAGNOSE);
+
+/** Quotes a string as one bash word, in a chosen style; every style means the same word. */
+type Style = 'single' | 'double' | 'backslash' | 'ansi' | 'plain' | 'mixed';
+function quote(s: string, style: Style): string {
+  const single = `'${s.replace(/'/g, `'\\''`)}'`;
+  switch (style) {
+    case 'single':
+      return single;
+    case 'double':
+      // ! inside "..." is a history expansion in interactive bash; newlines are kept verbatim.
+      return /!/.test(s) ? single : `"${s.replace(/[$`"\\]/g, (c) => `\\${c}`)}"`;
+    case 'backslash':
+      return s === '' ? "''" : [...s].map((c) => (/[A-Za-z0-9]/.test(c) ? c : c === '\n' ? "'\n'" : `\\${c}`)).join('');
+    case 'ansi':
+      return `$'${[...s].map((c) => (/[A-Za-z0-9]/.test(c) ? c : [...new TextEncoder().encode(c)].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join(''))).join('')}'`;
+    case 'plain':
+      return /^[A-Za-z0-9_.,:/=+@%-]+$/.test(s) ? s : single;
+    case 'mixed': {
+      if (s.length < 2) return single;
+      const cut = Math.floor(s.length / 2);
+      return `${quote(s.slice(0, cut), 'double')}${quote(s.slice(cut), 'single')}`;
+    }
+  }
+}
+
+const style = fc.constantFrom<Style>('single', 'double', 'backslash', 'ansi', 'plain', 'mixed');
+const segment = fc.stringMatching(/^[a-z0-9_-]{1,12}$/);
+/** Any argument text a responder might pass, including shell metacharacters (quoted away). */
+const anyArg = fc.string({
+  unit: fc.oneof(fc.constantFrom(...'abcxyz019 -_./:=,*?[]{}~#$`"\'\\|&;<>()!%^\t\n'), fc.constantFrom('é', '日', '\u00a0')),
+  maxLength: 16,
+})
+  .filter((s) => !s.includes('/dev/tcp') && !s.includes('/dev/udp'))
+  // A line of a multi-line command starting with ^, or with ! after a newline, is refused
+  // whatever its quoting (older bash expands history per physical line): not a plain argument.
+  .filter((s) => !/\n[\s\S]*[!^]/.test(s));
+const logPath = fc.array(segment, { minLength: 1, maxLength: 4 }).map((segs) => `/var/log/${segs.join('/')}`);
+
+/** An allowed command of the diagnose template, as argv. */
+const allowedArgv: fc.Arbitrary<readonly string[]> = fc.oneof<fc.Arbitrary<readonly string[]>[]>(
+  fc.array(anyArg, { maxLength: 4 }).map((a) => ['ls', ...a]),
+  fc.array(anyArg, { maxLength: 4 }).map((a) => ['grep', ...a]),
+  fc.array(anyArg, { maxLength: 3 }).map((a) => ['journalctl', ...a]),
+  fc.array(anyArg, { maxLength: 3 }).map((a) => ['ps', ...a]),
+  fc.array(anyArg, { maxLength: 3 }).map((a) => ['tail', ...a]),
+  fc.array(anyArg, { maxLength: 3 }).map((a) => ['systemctl', 'status', ...a]),
+  logPath.map((p) => ['cat', p]),
+  fc.constant(['df', '-h']),
+  fc.constant(['uptime']),
+  fc.constant(['top', '-b', '-n', '1']),
+  fc.constant(['/usr/bin/free', '-m']),
+);
+
+const separator = fc.constantFrom(' | ', '; ', ' && ', ' || ', ' & ', '\n', '|', ';');
+const redirect = fc.constantFrom('', ' 2>&1', ' >/dev/null', ' 2>/dev/null', ' &>/dev/null', ' </var/log/syslog', ' 2>&-');
+
+interface Built {
+  /** Words of each command, already quoted. */
+  readonly commands: string[][];
+  readonly seps: string[];
+  readonly redirs: string[];
+}
+
+const line: fc.Arbitrary<Built> = fc
+  .array(fc.tuple(allowedArgv, fc.array(style, { minLength: 8, maxLength: 8 }), redirect, separator), { minLength: 1, maxLength: 4 })
+  .map((parts) => ({
+    commands: parts.map(([argv, styles]) => argv.map((w, i) => quote(w, styles[i % styles.length] as Style))),
+    redirs: parts.map(([, , r]) => r),
+    seps: parts.map(([, , , s]) => s),
+  }));
+
+function render(b: Built): string {
+  return b.commands.map((words, i) => `${words.join(' ')}${b.redirs[i]}${i < b.commands.length - 1 ? b.seps[i] : ''}`).join('');
+}
+
+const DENIED = ['rm -rf /', 'r\\m x', "'r''m' x", 'eval ls', 'sh', 'cat /etc/shadow', "python3 -c 'x'", 'systemctl stop nginx', 'kill -9 1', 'ls > /etc/passwd', 'source /tmp/x', 'PATH=/tmp ls', 'nohup rm x'];
+const denied = fc.constantFrom(...DENIED);
+
+describe('properties', () => {
+  it('pipelines and lists of allowed commands, quoted any way, stay allowed', () => {
+    fc.assert(
+      fc.property(line, (b) => {
+        const text = render(b);
+        const d = evaluate(D, text);
+        expect(d.decision, `${JSON.stringify(text)} → ${formatDecision(d)}`).toBe('allow');
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('appending ; <denied> denies the line', () => {
+    fc.assert(
+      fc.property(line, denied, fc.constantFrom('; ', ' && ', ' || ', ' | ', '\n', ' & '), (b, bad, sep) => {
+        const text = `${render(b)}${sep}${bad}`;
+        expect(evaluate(D, text).decision, JSON.stringify(text)).toBe('deny');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('inserting $(<denied>) or `<denied>` at any word boundary denies the line', () => {
+    fc.assert(
+      fc.property(line, denied, fc.nat(), fc.nat(), fc.boolean(), (b, bad, c, w, backtick) => {
+        const commands = b.commands.map((words) => [...words]);
+        const target = commands[c % commands.length] as string[];
+        const sub = backtick ? `\`${bad.replace(/\\/g, '\\\\')}\`` : `$(${bad})`;
+        target.splice(w % (target.length + 1), 0, sub);
+        const text = render({ ...b, commands });
+        const d = evaluate(D, text);
+        expect(d.decision, `${JSON.stringify(text)} → ${formatDecision(d)}`).toBe('deny');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('wrapping a denied command in a transparent wrapper still denies it', () => {
+    const wrapper = fc.constantFrom('nohup ', 'time ', 'nice -n 5 ', 'timeout 5 ', 'command ', 'env ', 'exec ', 'stdbuf -oL ', 'env -i ');
+    fc.assert(
+      fc.property(wrapper, fc.constantFrom('rm -rf /', 'kill 1', 'systemctl stop x', 'cat /etc/shadow'), (w, bad) => {
+        expect(evaluate(D, `${w}${bad}`).decision).toBe('deny');
+      }),
+    );
+  });
+
+  const nasty = fc.oneof(
+    fc.constantFrom('\u0000', '\u001b', '\u001b[2J', '\u0007', '\r', '\n', '\t', '\u007f', '\u0085', '\u202e', '\ud800', '\udfff', '\ufffd', '\uffff'),
+    fc.constantFrom('$(', '`', "'", '"', '\\', '!', '${', '$((', '<(', '>(', '<<', '<<<', '|', '&', ';', '(', ')', '{', '}', '[[', ']]', '#', '~', '*', '?', '[', '=', 'if ', 'then ', 'fi', 'case ', 'esac', 'for ', 'do ', 'done', 'function ', 'rm', 'ls', ' '),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 2 }),
+  );
+
+  it('never throws, and always returns a well-formed, printable decision', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.string({ unit: nasty, maxLength: 60 })), (text) => {
+        const d = evaluate(D, text);
+        expect(['allow', 'deny', 'review']).toContain(d.decision);
+        for (const r of d.reasons) {
+          expect(typeof r.command).toBe('string');
+          expect(typeof r.why).toBe('string');
+          expect(r.rule === null || typeof r.rule === 'string').toBe(true);
+        }
+        if (d.decision !== 'allow') expect(d.reasons.length).toBeGreaterThan(0);
+        const shown = formatDecision(d);
+        expect(shown).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('evaluation is deterministic (the parse cache changes nothing)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: nasty, maxLength: 40 }), (text) => {
+        expect(evaluate(D, text)).toEqual(evaluate(D, text));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
