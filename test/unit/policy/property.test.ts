@@ -39,11 +39,7 @@ const segment = fc.stringMatching(/^[a-z0-9_-]{1,12}$/);
 const anyArg = fc.string({
   unit: fc.oneof(fc.constantFrom(...'abcxyz019 -_./:=,*?[]{}~#$`"\'\\|&;<>()!%^\t\n'), fc.constantFrom('é', '日', '\u00a0')),
   maxLength: 16,
-})
-  .filter((s) => !s.includes('/dev/tcp') && !s.includes('/dev/udp'))
-  // A line of a multi-line command starting with ^, or with ! after a newline, is refused
-  // whatever its quoting (older bash expands history per physical line): not a plain argument.
-  .filter((s) => !/\n[\s\S]*[!^]/.test(s));
+}).filter((s) => !s.includes('/dev/tcp') && !s.includes('/dev/udp'));
 const logPath = fc.array(segment, { minLength: 1, maxLength: 4 }).map((segs) => `/var/log/${segs.join('/')}`);
 
 /** An allowed command of the diagnose template, as argv. */
@@ -91,6 +87,9 @@ describe('properties', () => {
     fc.assert(
       fc.property(line, (b) => {
         const text = render(b);
+        // Older bash expands history on each physical line, ignoring quotes opened on an earlier
+        // one, so a multi-line line with ! or ^ is refused whatever its quoting (hazards.ts).
+        fc.pre(!(text.includes('\n') && /[!^]/.test(text)));
         const d = evaluate(D, text);
         expect(d.decision, `${JSON.stringify(text)} → ${formatDecision(d)}`).toBe('allow');
       }),
