@@ -23,6 +23,7 @@ import type { GatewayServices } from './gateway/services.js';
 import { Directory } from './grants/directory.js';
 import { GrantExpiry } from './grants/expiry.js';
 import { GrantService } from './grants/service.js';
+import { StoreHealth } from './monitor/store-health.js';
 import { Watchdog } from './monitor/watchdog.js';
 import { recordingPath } from './recording/layout.js';
 import { CastWriter } from './recording/writer.js';
@@ -32,6 +33,8 @@ import { openSqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/ports.js';
 
 export const VERSION = '0.1.0';
+/** How long shutdown waits for sessions to record their end before closing the store anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 export interface BrokerOptions {
   readonly clock?: Clock;
@@ -88,6 +91,9 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
     const watchdog = new Watchdog(events, clock, log);
     closers.push(() => watchdog.close());
     const registry = new SessionRegistry();
+    const health = new StoreHealth(store, config.store.failClosedAfterMs, () => void registry.endAll('store-lost', 'the broker lost its database; sessions cannot be audited, so they end'), log);
+    health.start();
+    closers.push(() => health.stop());
 
     const workers = createSinks(config.sinks).map((sink) => new SinkWorker(sink, store, events, log));
     for (const w of workers) await w.start();
@@ -173,7 +179,8 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
       close() {
         closing ??= (async () => {
           await gateway.stopAccepting();
-          const ended = await registry.endAll('shutdown', 'the broker is shutting down');
+          const ending = registry.endAll('shutdown', 'the broker is shutting down');
+          const ended = await Promise.race([ending, new Promise<number>((r) => setTimeout(() => r(registry.size), SHUTDOWN_GRACE_MS).unref())]);
           await events.emit({ type: 'broker.stopped', ctx: { actor: 'gatehouse' }, data: { sessionsEnded: ended } }).catch(() => []);
           await closeAll();
           log.info({ sessionsEnded: ended }, 'gatehouse broker stopped');

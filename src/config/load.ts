@@ -20,7 +20,7 @@ export interface Config {
   readonly brokerId: string;
   readonly listen: { readonly ssh: HostPort; readonly http: HostPort | undefined; readonly grpc: HostPort };
   readonly dataDir: string;
-  readonly store: { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
+  readonly store: ({ readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string }) & { readonly failClosedAfterMs: number };
   readonly recordings: { readonly dir: string; readonly mode: 'strict' | 'best-effort'; readonly input: boolean; readonly maxOutputBytes: number };
   readonly ssh: { readonly loginGraceTimeMs: number; readonly hostKeys: readonly string[] };
   readonly grpc: { readonly tls: { readonly cert: string; readonly key: string; readonly ca: string | undefined; readonly requireClientCert: boolean } | undefined };
@@ -120,7 +120,11 @@ function toConfig(c: ParsedConfig, opts: BuildOptions): Config {
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(opts.baseDir, p));
   const dataDir = abs(c.dataDir);
   const store: Config['store'] =
-    c.store === undefined ? { kind: 'sqlite', path: resolve(dataDir, 'gatehouse.db') } : 'sqlite' in c.store ? { kind: 'sqlite', path: abs(c.store.sqlite) } : { kind: 'postgres', url: c.store.postgres };
+    c.store === undefined
+      ? { kind: 'sqlite', path: resolve(dataDir, 'gatehouse.db'), failClosedAfterMs: 10_000 }
+      : 'sqlite' in c.store
+        ? { kind: 'sqlite', path: abs(c.store.sqlite), failClosedAfterMs: c.store.failClosedAfter }
+        : { kind: 'postgres', url: c.store.postgres, failClosedAfterMs: c.store.failClosedAfter };
   const users: User[] = c.users.map((u) => ({
     name: u.name,
     roles: u.roles as User['roles'],

@@ -168,7 +168,17 @@ export const configSchema = z.strictObject({
     .default({ ssh: { host: '127.0.0.1', port: 2222 }, grpc: { host: '127.0.0.1', port: 9090 } }),
   /** Host key, audit signing key and (by default) the SQLite file live here. */
   dataDir: z.string().default('data'),
-  store: z.union([z.strictObject({ sqlite: z.string() }), z.strictObject({ postgres: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL') })]).optional(),
+  /**
+   * Where grants, sessions and the audit chain live: `{ sqlite: FILE }` (one broker) or
+   * `{ postgres: URL }` (several brokers). `failClosedAfter`: when the store has been unreachable
+   * this long, the broker ends its live sessions (reason `store-lost`) rather than run unaudited.
+   */
+  store: z
+    .union([
+      z.strictObject({ sqlite: z.string(), failClosedAfter: duration.default(10_000) }),
+      z.strictObject({ postgres: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL'), failClosedAfter: duration.default(10_000) }),
+    ])
+    .optional(),
   recordings: z
     .strictObject({
       dir: z.string().default('recordings'),

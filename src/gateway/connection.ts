@@ -6,7 +6,7 @@
 import type { AuthContext, Connection, ServerChannel } from 'ssh2';
 import ssh2 from 'ssh2';
 
-import type { ErrorCode } from '../domain/errors.js';
+import { asGatehouseError, type ErrorCode } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Target } from '../domain/types.js';
 import type { Coverage } from '../grants/rules.js';
@@ -167,9 +167,10 @@ export class ConnectionContext {
       session = this.svc.createSession(spec, channel, connector, (s, reason) => this.sessionEnded(s, reason !== 'exit' && reason !== 'client-closed'));
       this.sessions.add(session);
       await session.start();
-    })().catch((err) => {
+    })().catch((err: unknown) => {
+      const e = asGatehouseError(err);
       this.log.error({ err }, 'session start failed');
-      refuseChannel(channel, 'internal error starting the session', pty);
+      refuseChannel(channel, e.code === 'GH_ERR_INTERNAL' ? 'internal error starting the session' : `refused: ${e.message}`, pty);
     });
     return {
       resize: (cols, rows) => session?.resize(cols, rows),

@@ -60,6 +60,8 @@ export class LiveSession implements Watched {
   private relay: Relay | null = null;
   private exitStatus: ExitStatus | null = null;
   private ended: Promise<void> | null = null;
+  /** session.start reached the store (so session.end must follow it). */
+  private started = true;
   readonly log: Logger;
 
   constructor(
@@ -136,10 +138,15 @@ export class LiveSession implements Watched {
     }
     this.relay.attach(this.upstream);
     this.state = 'live';
+    // No audit, no session: if the start cannot be recorded, the session ends at once.
     await deps.events.commit({
       sessions: [this.row(null, null)],
       ...(this.recording && { recordings: [this.recordingRow('live', null)] }),
       events: [{ type: 'session.start', ctx: this.ctx(), data: { kind: spec.kind, command: spec.command ?? (spec.subsystem !== undefined ? `subsystem:${spec.subsystem}` : null), recording: this.recording?.path ?? null, term: spec.pty?.term ?? null } }],
+    }).catch((err: unknown) => {
+      this.log.error({ err }, 'cannot record the session start; ending it');
+      this.started = false;
+      void this.end('store-lost', 'the session start could not be recorded; refusing to run unaudited');
     });
   }
 
@@ -168,7 +175,7 @@ export class LiveSession implements Watched {
       }
     }
     this.state = 'ended';
-    if (!wasLive) {
+    if (!wasLive || !this.started) {
       await this.deps.events
         .emit({ type: 'session.refused', ctx: this.ctx(), data: { error: 'GH_ERR_SESSION_STATE', message: `ended (${reason}) before it started${message ? `: ${message}` : ''}` } })
         .catch((err: unknown) => this.log.error({ err }, 'cannot write session.refused'));
@@ -185,15 +192,16 @@ export class LiveSession implements Watched {
     if (this.recording && summary) {
       events.push({ type: 'recording.closed', ctx: this.ctx(), data: { path: this.recording.path, sha256: summary.sha256, bytes: summary.bytes, truncated: summary.truncated } });
     }
-    try {
-      await this.deps.events.commit({
-        sessions: [this.row(reason, exitCode, now)],
-        ...(this.recording && { recordings: [this.recordingRow('closed', summary, now)] }),
-        events,
-      });
-    } finally {
-      this.deps.onEnded(this, reason);
-    }
+    this.deps.onEnded(this, reason);
+    await commitWithRetry(
+      () =>
+        this.deps.events.commit({
+          sessions: [this.row(reason, exitCode, now)],
+          ...(this.recording && { recordings: [this.recordingRow('closed', summary, now)] }),
+          events,
+        }),
+      this.log,
+    );
   }
 
   /** The session never started: tell the responder why, write `session.refused`. */
@@ -286,5 +294,27 @@ export function refuseChannel(channel: ServerChannel, message: string, pty: bool
     channel.end();
   } catch {
     // the client is already gone
+  }
+}
+
+/**
+ * The end of a session must reach the store even if the store is briefly away (the store-health
+ * watchdog may be ending sessions precisely because it is): retry with backoff for up to 10 min.
+ */
+async function commitWithRetry(commit: () => Promise<unknown>, log: Logger): Promise<void> {
+  for (let attempt = 0, waited = 0; ; attempt++) {
+    try {
+      await commit();
+      return;
+    } catch (err) {
+      if (waited > 600_000) {
+        log.error({ err }, 'giving up writing the session end; it will be closed as interrupted at the next start');
+        return;
+      }
+      const wait = Math.min(10_000, 250 * 2 ** attempt);
+      if (attempt === 0) log.warn({ err: (err as Error).message }, 'cannot write the session end yet; retrying');
+      await new Promise((r) => setTimeout(r, wait).unref());
+      waited += wait;
+    }
   }
 }

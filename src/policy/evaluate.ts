@@ -6,7 +6,8 @@
  * line. The semantics, in the order they apply:
  *
  * 1. The line. Denied outright when it holds a NUL, exceeds 16 KiB, contains a history expansion
- *    (`!!`, `!rm`, `^a^b`: interactive bash rewrites those before running them), mentions
+ *    (`!!`, `!rm`, `^a^b`: interactive bash rewrites those before running them; hazards.ts says
+ *    exactly which `!` count, and why multi-line input is checked line by line too), mentions
  *    /dev/tcp or /dev/udp anywhere, or does not parse ("cannot parse: ..."). Lone UTF-16
  *    surrogates are replaced by U+FFFD first. An empty line (or only comments) runs nothing and
  *    is allowed with no reasons.
@@ -15,7 +16,8 @@
  *    in here-documents, parameter expansions, arithmetic and [[ ]]. Each is judged on its own and
  *    gets one reason. Function definitions and coproc are denied. Arithmetic and subscripts are
  *    allowed only on number literals (bash evaluates `a[$(cmd)]` found in a variable's value).
- *    ${!x} and ${x@P} are denied for the same reason.
+ *    ${!x} and ${x@P} are denied for the same reason, ${x=v} and ${x:=v} because they assign
+ *    (PROMPT_COMMAND, PATH...), and $(< file) because it reads a file past any path rule.
  * 3. Words. Quoting is removed as bash does (r\m, 'r''m', "rm", $'\x72m', r""m are all `rm`).
  *    A command name that is not static (an expansion, substitution, glob, brace or tilde
  *    anywhere in it) is denied. In argument position an unknown word is an argument whose value
@@ -41,8 +43,10 @@
  *    their own. Others (sudo, doas, pkexec, su, runuser, xargs, find -exec..., watch, flock,
  *    setsid, chroot, strace, ltrace, busybox, sh/bash/... -c) must match an allow rule
  *    themselves AND their inner commands must be allowed; sh -c strings are parsed and judged
- *    like a line. xargs appends unknown arguments. A wrapper whose options we cannot follow is
- *    denied.
+ *    like a line, at most 8 levels deep. xargs appends unknown arguments; find's {} is an
+ *    unknown argument. A wrapper whose options we cannot follow is denied. Wrappers and
+ *    interpreters are recognised by file name in any directory, but only those in the standard
+ *    directories are transparent (/tmp/nohup must be allowed by its own rule).
  * 8. Interpreters (interpreters.ts) reading code from -c/-e, a module, a script file or their
  *    input (`curl x | sh`, `bash < f`, `python3 -`) are denied unless an allow rule spells that
  *    use out in literal words up to the code (`python3 -c *`).

@@ -16,8 +16,10 @@
  */
 import type { SimpleUnit, Unit, Word, WordPart } from './ast.js';
 
-/** Characters of an unquoted word in the subset. */
-const PLAIN = /[A-Za-z0-9_./:,=+@%-]/;
+/** Characters of an unquoted word in the subset: A-Z a-z 0-9 _ . / : , = + @ % - */
+const PLAIN = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:,=+@%-') PLAIN[c.charCodeAt(0)] = 1;
+const isPlain = (code: number): boolean => code < 128 && PLAIN[code] === 1;
 
 /** Words bash or mvdan-sh parse specially in command position. */
 const SPECIAL_FIRST = new Set([
@@ -86,9 +88,9 @@ export function fastParse(src: string): Unit[] | null {
         parts.push({ type: 'dqlit', raw: '' });
         if (raw !== '') parts.push({ type: 'dqlit', raw });
         i = close + 1;
-      } else if (PLAIN.test(c)) {
+      } else if (isPlain(src.charCodeAt(i))) {
         let j = i;
-        while (j < n && PLAIN.test(src[j] as string)) j++;
+        while (j < n && isPlain(src.charCodeAt(j))) j++;
         parts.push({ type: 'lit', raw: src.slice(i, j) });
         i = j;
       } else {

@@ -63,7 +63,7 @@ function judgeSimple(ctx: JudgeContext, args: readonly Arg[], assigns: readonly 
     const taker = nameTakerProblem(program.name, rest);
     if (taker !== null) return push('deny', taker);
   }
-  const special = known === null ? PLAIN : (WRAPPERS[known]?.(args) ?? interpreterFor(known)?.(args) ?? PLAIN);
+  const special = inspect(name.value, known, args);
 
   let denyRule: CompiledRule | null = null;
   let reviewRule: CompiledRule | null = null;
@@ -110,6 +110,18 @@ function judgeSimple(ctx: JudgeContext, args: readonly Arg[], assigns: readonly 
     if (mentionsDevNet(inner.source)) push('deny', 'the command string mentions /dev/tcp or /dev/udp');
     for (const unit of parsed.units) judgeUnit(ctx, unit, depth + 1);
   }
+}
+
+/**
+ * Wrappers and interpreters are recognised by file name wherever they live, so that
+ * /opt/py/bin/python3 is still an interpreter; but only the standard ones may be transparent
+ * (/tmp/nohup is some other program, which must be allowed by its own rule).
+ */
+function inspect(word: string, known: string | null, args: readonly Arg[]): Special {
+  const base = known ?? word.slice(word.lastIndexOf('/') + 1);
+  const special = WRAPPERS[base]?.(args) ?? interpreterFor(base)?.(args) ?? PLAIN;
+  if (special.kind === 'wrapper' && special.transparent && known === null) return { ...special, transparent: false };
+  return special;
 }
 
 /** What is refused before any rule is looked at: redirections, network paths, assignments. */

@@ -119,10 +119,13 @@ export function compileRules(rules: CommandRules): CompiledRules {
 export function rulesFor(compiled: CompiledRules, program: Program): readonly CompiledRule[] {
   const byName = program.kind === 'bare' ? compiled.byName.get(program.name) : program.base !== null ? compiled.byName.get(program.base) : undefined;
   const byPath = program.kind === 'path' ? compiled.byPath.get(program.path) : undefined;
-  const all = [...(byName ?? []), ...(byPath ?? [])];
-  const order: Record<Verdict, number> = { deny: 0, review: 1, allow: 2 };
-  return all.sort((a, b) => order[a.verdict] - order[b.verdict]);
+  // Each list is built in deny, review, allow order; only a merge needs sorting.
+  if (byPath === undefined) return byName ?? [];
+  if (byName === undefined) return byPath;
+  return [...byName, ...byPath].sort((a, b) => ORDER[a.verdict] - ORDER[b.verdict]);
 }
+
+const ORDER: Record<Verdict, number> = { deny: 0, review: 1, allow: 2 };
 
 function argMatch(p: Pattern, a: Arg): Match {
   if (a.value !== null) return matchPattern(p, a.value) ? 'yes' : 'no';

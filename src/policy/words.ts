@@ -182,12 +182,15 @@ export function showArg(arg: Arg): string {
 }
 
 const MAX_SHOWN = 300;
+/** What printable() must escape (control characters here are the point, not a mistake). */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]/;
 
 /**
  * Makes text safe to print on a terminal and in logs: control characters, bidi overrides and
  * lone surrogates become visible escapes, and long text is cut.
  */
 export function printable(text: string): string {
+  if (text.length <= MAX_SHOWN && !UNSAFE.test(text)) return text;
   let out = '';
   for (const ch of text) {
     const cp = ch.codePointAt(0) ?? 0;

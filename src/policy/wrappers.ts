@@ -69,6 +69,8 @@ const sudoSpec: OptionSpec = {
 function sudo(argv: readonly Arg[]): Special {
   const s = scanOptions(argv, 1, sudoSpec, 'sudo');
   if (!s.ok) return deny(s.why);
+  // -h alone is help; followed by anything it may be -h HOST and the command after it.
+  if (has(s.seen, 'h') && argv.length > 2) return deny('sudo -h: help or a remote host; cannot tell where the wrapped command starts');
   // -e edits files, -l/-v/-k... list, validate or forget: no command runs (the rule decides).
   if (has(s.seen, 'e', 'edit', 'l', 'list', 'v', 'validate', 'K', 'remove-timestamp', 'V', 'version', 'h', 'help')) {
     return { kind: 'wrapper', transparent: false, inner: [] };

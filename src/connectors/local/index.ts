@@ -75,6 +75,7 @@ function openPty(file: string, argv: string[], cwd: string, env: Record<string, 
     resume: () => p.resume(),
     close() {
       exited ??= terminate(() => done, (sig) => tryKill(-p.pid, sig), finished);
+      done = true; // no more writes to a terminal that is going away
       return exited;
     },
   };

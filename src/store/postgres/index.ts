@@ -67,6 +67,7 @@ class PostgresStore implements Store {
 
   async migrate(): Promise<void> {
     const c = await this.pool.connect();
+    c.on('error', () => {});
     try {
       await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       for (const m of PG_MIGRATIONS) await c.query(m);
@@ -100,6 +101,10 @@ class PostgresStore implements Store {
     const c = await this.pool.connect().catch((err: Error) => {
       throw new GatehouseError('GH_ERR_STORE', `postgres unreachable: ${err.message}`);
     });
+    // pg-pool only watches idle clients; a checked-out one that loses its socket would otherwise
+    // emit an unhandled 'error' and take the process down. The failing query rejects anyway.
+    const onError = (err: Error): void => this.log.warn({ err: err.message }, 'postgres connection lost during a commit');
+    c.on('error', onError);
     try {
       await c.query('BEGIN');
       for (const w of work.grants ?? []) {
@@ -141,6 +146,7 @@ class PostgresStore implements Store {
       if (err instanceof GatehouseError) throw err;
       throw new GatehouseError('GH_ERR_STORE', `postgres commit failed: ${(err as Error).message}`, undefined, { cause: err });
     } finally {
+      c.off('error', onError);
       c.release();
     }
   }

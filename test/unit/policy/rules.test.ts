@@ -83,6 +83,17 @@ describe('programs: bare names and paths', () => {
     expect(decide(rules, '/bin/ls')).toBe('deny');
   });
 
+  it('wrappers and interpreters are recognised anywhere, but only standard ones are transparent', () => {
+    const rules = { allow: ['/opt/py/bin/python3 *', 'ls *', '/opt/bin/env *'], deny: ['rm *'] };
+    expect(decide(rules, "/opt/py/bin/python3 -c 'x'")).toBe('deny');
+    expect(decide(rules, '/opt/py/bin/python3 --version')).toBe('allow');
+    expect(decide(rules, 'nohup ls')).toBe('allow');
+    expect(decide(rules, '/usr/bin/nohup ls')).toBe('allow');
+    expect(decide(rules, '/tmp/nohup ls')).toBe('deny');
+    expect(decide(rules, '/opt/bin/env ls')).toBe('allow');
+    expect(decide(rules, '/opt/bin/env rm x')).toBe('deny');
+  });
+
   it('a deny rule naming a standard path also catches the bare name and the other standard paths', () => {
     const rules = { allow: ['rm /tmp/scratch/*'], deny: ['/usr/bin/rm *'] };
     expect(decide(rules, 'rm /tmp/scratch/a')).toBe('deny');
