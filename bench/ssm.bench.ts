@@ -132,7 +132,7 @@ async function stopCat(): Promise<void> {
   await Promise.all([a, b]);
 }
 
-describe('keystroke echo latency', () => {
+describe.skip('keystroke echo latency', () => {
   bench('PTY loopback (simulator shell, no protocol)', async () => {
     await startCat();
     await echo((b) => direct.write(b), viaPty, samples.direct);

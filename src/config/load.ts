@@ -70,8 +70,12 @@ export function buildConfig(raw: unknown, opts: BuildOptions): Config {
 }
 
 function formatIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.length === 0 ? '(root)' : issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-  return `${path}: ${issue.message}`;
+  return `${formatPath(issue.path)}: ${issue.message}`;
+}
+
+/** `users[0].name`; the same form for schema issues and for interpolation problems. */
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.length === 0 ? '(root)' : path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
 }
 
 /** `${NAME}` in any string is replaced from the environment; an unset or empty variable is an error. */
@@ -80,7 +84,7 @@ function interpolate(value: unknown, env: Env, path: (string | number)[], proble
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
       const v = env[name];
       if (v === undefined || v === '') {
-        problems.push(`${path.join('.') || '(root)'}: environment variable ${name} is not set`);
+        problems.push(`${formatPath(path)}: environment variable ${name} is not set`);
         return '';
       }
       return v;

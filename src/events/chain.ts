@@ -30,7 +30,8 @@ export function verifyLinks(prev: ChainHead, events: readonly AuditEvent[]): Cha
   let head = prev;
   for (const e of events) {
     if (e.seq !== head.seq + 1) {
-      return e.seq < head.seq + 1
+      // The missing number turning up later means the events were moved, not deleted.
+      return e.seq < head.seq + 1 || events.some((x) => x.seq === head.seq + 1)
         ? { seq: e.seq, problem: 'reordered', detail: `event ${e.seq} follows ${head.seq}` }
         : { seq: head.seq + 1, problem: 'gap', detail: `events ${head.seq + 1}..${e.seq - 1} are missing` };
     }

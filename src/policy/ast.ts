@@ -1,6 +1,7 @@
 /**
- * The neutral syntax tree the policy judges. parser.ts produces it from mvdan-sh; nothing else in
- * policy/ knows which parser made it, so the parser can be swapped by rewriting parser.ts alone.
+ * The neutral syntax tree the policy judges. parser.ts produces it from mvdan-sh, behind one
+ * function, `parseShell(source): ParseResult`; nothing else in policy/ knows which parser made
+ * it, so the parser can be swapped by rewriting parser.ts, parser-words.ts and gopher.ts.
  *
  * The tree is deliberately flat: a command line becomes the list of every unit that would run or
  * that needs a verdict of its own, in source order. Nesting (pipelines, lists, subshells, loops,
@@ -90,8 +91,3 @@ export type Unit = SimpleUnit | ConstructUnit;
 export type ParseResult =
   | { readonly ok: true; readonly units: readonly Unit[] }
   | { readonly ok: false; readonly why: string };
-
-/** What policy/ needs from a shell parser. */
-export interface ShellParser {
-  parse(source: string): ParseResult;
-}

@@ -54,6 +54,16 @@
  *    else a matching allow rule allows; else "no rule allows it".
  * 10. The line: deny if any unit is denied, else review if any is, else allow. Reasons are
  *    ordered deny, review, allow, then by position, so reasons[0] explains the decision.
+ *
+ * Limits, stated plainly. Each line is judged alone, as bash would parse it: aliases, functions
+ * and exported variables already defined on the target (its profile, an earlier session) are
+ * not seen, nor is the current directory (relative paths never match absolute rule words).
+ * Paths are normalised lexically; symbolic links on the target are not followed. Rules are
+ * positional: `rm -r -f` and `rm -rf` are different argument lists, so deny rules should end in
+ * `*`. Programs that can run code or write files through their arguments (awk system(), sed
+ * `e`/`w`, find -delete, tee, git -c, ...) are only as safe as the allow rules naming them, and
+ * pagers (less, opened by systemctl/journalctl on a terminal) accept `!cmd`: the session layer
+ * must handle full-screen programs. Other shells (zsh, fish) differ from bash in corners.
  */
 import type { Verdict } from '../domain/types.js';
 import type { ParseResult } from './ast.js';

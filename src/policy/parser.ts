@@ -7,7 +7,7 @@
  * word part that can hide a command: $(...), `...`, <(...), >(...), here-documents, parameter
  * expansion operands, arithmetic, array subscripts and [[ ]] operands.
  */
-import type { Assignment, ParseResult, Redirect, ShellParser, Unit, Word, WordPart } from './ast.js';
+import type { Assignment, ParseResult, Redirect, Unit, Word, WordPart } from './ast.js';
 import { OPS, goString, items, kindOf, parseRaw, slicer, span, type Raw } from './gopher.js';
 import { WordConverter } from './parser-words.js';
 
@@ -193,5 +193,3 @@ export function parseShell(source: string): ParseResult {
     return { ok: false, why: `unexpected syntax tree (${err instanceof Error ? err.message : String(err)})` };
   }
 }
-
-export const mvdanParser: ShellParser = { parse: parseShell };

@@ -81,7 +81,9 @@ export function resolveWord(word: Word): Arg {
   const bracket = live.indexOf('[');
   if (/[*?]/.test(live) || (bracket >= 0 && value.indexOf(']', bracket + 1) > 0)) glob = true;
   const brace = hasBraceExpansion(live, value);
-  const tilde = live.startsWith('~');
+  // A leading ~, and (bash, outside POSIX mode) a ~ after = or : in a word shaped like an
+  // assignment (`prefix=~/x`), become a home directory.
+  const tilde = live.startsWith('~') || (/^[A-Za-z_][A-Za-z0-9_]*=/.test(live) && /[=:]~/.test(live));
   if (glob || brace) return { value: null, multi: true, unknown: glob ? 'glob' : 'brace', text: word.text };
   if (dynamic) return { value: null, multi, unknown: 'expansion', text: word.text };
   if (tilde) return { value: null, multi: false, unknown: 'tilde', text: word.text };

@@ -122,11 +122,19 @@ const xargsSpec: OptionSpec = {
   longOpt: ['replace', 'eof', 'max-lines'],
 };
 
+/** xargs -I R / -i[R] / --replace[=R]: the string replaced by each input line (undefined: none). */
+function replaceString(seen: ReadonlyMap<string, string | null>): string | null | undefined {
+  if (seen.has('I')) return seen.get('I') ?? null;
+  if (seen.has('i')) return seen.get('i') || '{}';
+  if (seen.has('replace')) return seen.get('replace') || '{}';
+  return undefined;
+}
+
 /** xargs appends arguments read from its input, which the policy cannot see. */
 function xargs(argv: readonly Arg[]): Special {
   const s = scanOptions(argv, 1, xargsSpec, 'xargs');
   if (!s.ok) return deny(s.why);
-  const replace = s.seen.get('I') ?? (s.seen.has('i') ? s.seen.get('i') || '{}' : undefined) ?? (s.seen.has('replace') ? s.seen.get('replace') || '{}' : undefined);
+  const replace = replaceString(s.seen);
   if (replace === null) return deny('xargs: the replacement string is not static');
   const command: Arg[] = s.next < argv.length ? argv.slice(s.next) : [{ value: 'echo', multi: false, unknown: null, text: 'echo' }];
   const inner = replace !== undefined

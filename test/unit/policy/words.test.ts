@@ -89,12 +89,14 @@ describe('what the shell decides later', () => {
     ['x{1..3}', 'brace', true],
     ['~', 'tilde', false],
     ['~root/x', 'tilde', false],
+    ['prefix=~/x', 'tilde', false],
+    ['PATHS=/a:~/b', 'tilde', false],
   ])('%s is unknown (%s, multi=%s)', (word, unknown, multi) => {
     const arg = args(`: ${word}`)[1];
     expect(arg).toMatchObject({ value: null, unknown, multi });
   });
 
-  it.each(['[', 'a[b', '{}', '{a}', 'a}b{', "'*'", '"?"', 'a~b', '"~"', '=~', '-'])('%s is static', (word) => {
+  it.each(['[', 'a[b', '{}', '{a}', 'a}b{', "'*'", '"?"', 'a~b', '"~"', '=~', '-', '--x=~/y', "a='~'"])('%s is static', (word) => {
     expect(args(`: ${word}`)[1]?.unknown).toBeNull();
   });
 });

@@ -1,0 +1,222 @@
+/**
+ * Gateway benchmark, side by side in one run against one real sshd:
+ *   direct OpenSSH  vs  OpenSSH ProxyJump (through the same sshd)  vs  Gatehouse (recording on)
+ *
+ *   1. bulk exec output: `seq 1 30000000` (about 250 MB of text), MB/s
+ *   2. binary output: 100 MB from /dev/urandom, byte-exact, and the recording's size
+ *   3. session setup: `ssh ... true`, median of N
+ *   4. revoke → both sockets closed, and expiry → both sockets closed: p50/p99 over 50 trials
+ *
+ * Run: npm run build && npx tsx bench/gateway.ts [--quick]
+ * Writes bench/results/gateway.json and prints a markdown summary.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connect } from '../src/cli/client.js';
+import { spawnBroker, writeConfig } from '../test/fixtures/child-broker.js';
+import { prepareBroker } from '../test/fixtures/harness.js';
+import { Scope, sleep, until } from '../test/fixtures/resources.js';
+import { sshArgs } from '../test/fixtures/ssh.js';
+import { startSshd, type Sshd } from '../test/fixtures/sshd.js';
+import { tcpProxy } from './lib/proxy.js';
+import { percentile, median, fmt } from './lib/stats.js';
+
+const quick = process.argv.includes('--quick');
+const SEQ_N = quick ? 3_000_000 : 30_000_000;
+const RUNS = quick ? 1 : 3;
+const SETUP_RUNS = quick ? 5 : 20;
+const TRIALS = quick ? 10 : 50;
+
+type Mode = 'direct' | 'proxyjump' | 'gatehouse';
+
+async function main(): Promise<void> {
+  const scope = new Scope();
+  try {
+    const sshd = await startSshd(scope);
+    // ProxyJump needs a distinct jump host (OpenSSH refuses a jump to itself); it accepts the same key.
+    const jump = await startSshd(scope);
+    await appendFile(join(jump.dir, 'authorized_keys'), `${sshd.clientKey.publicLine}\n`);
+    const proxy = await tcpProxy(scope, sshd.port);
+    const prep = await prepareBroker(scope, {
+      sshd,
+      targets: [{ name: 'web-p', ssh: { host: '127.0.0.1', port: proxy.port, user: sshd.user, hostKey: sshd.hostKey, privateKeyFile: sshd.clientKey.privatePath }, labels: { env: 'prod' } }],
+      commands: { allow: ['seq *', 'cat *', 'true', 'sleep *', 'head *'] },
+    });
+    const cfg = await writeConfig(prep);
+    const broker = await spawnBroker(scope, cfg);
+    const pub = (await import('node:fs/promises')).readFile(join(prep.dir, 'data/ssh_host_ed25519_key.pub'), 'utf8');
+    const knownHosts = join(prep.dir, 'known_hosts');
+    await writeFile(knownHosts, `[127.0.0.1]:${broker.ports.ssh} ${(await pub).trim().split(' ').slice(0, 2).join(' ')}\n[127.0.0.1]:${sshd.port} ${sshd.hostKey}\n[127.0.0.1]:${jump.port} ${jump.hostKey}\n`);
+    const sshConfig = join(prep.dir, 'ssh_config');
+    await writeFile(sshConfig, `Host *\n  BatchMode yes\n  UserKnownHostsFile ${knownHosts}\n  StrictHostKeyChecking yes\n  LogLevel ERROR\n  IdentitiesOnly yes\n  IdentityFile ${sshd.clientKey.privatePath}\n`);
+    const alice = connect({ server: `127.0.0.1:${broker.ports.grpc}`, token: prep.users.alice?.token });
+    const bob = connect({ server: `127.0.0.1:${broker.ports.grpc}`, token: prep.users.bob?.token });
+    scope.defer(() => (alice.close(), bob.close()));
+    const grant = async (target: string, duration = '1h'): Promise<Record<string, unknown>> => {
+      const g = await alice.call('requestGrant', { user: 'alice', targets: [target], incident: 'BENCH-1', duration, reason: 'bench', template: '', breakGlass: false });
+      return bob.call('approveGrant', { id: g.id, totp: '' });
+    };
+    await grant('web-1');
+
+    const argsFor = (mode: Mode, command: string): string[] => {
+      // A config file rather than -o: the ProxyJump hop's own ssh reads -F but not our -o options.
+      const common = ['-F', sshConfig];
+      if (mode === 'gatehouse') return [...sshArgs({ port: broker.ports.ssh, knownHosts, key: prep.users.alice?.key.privatePath ?? '', login: 'alice:web-1' }), command];
+      const direct = [...common, '-p', String(sshd.port)];
+      if (mode === 'direct') return [...direct, `${sshd.user}@127.0.0.1`, command];
+      return [...direct, '-J', `${jump.user}@127.0.0.1:${jump.port}`, `${sshd.user}@127.0.0.1`, command];
+    };
+
+    // 1. throughput
+    const expectBytes = seqBytes(SEQ_N);
+    const throughput: Record<Mode, number[]> = { direct: [], proxyjump: [], gatehouse: [] };
+    for (let r = 0; r < RUNS; r++) {
+      for (const mode of ['direct', 'proxyjump', 'gatehouse'] as const) {
+        const { ms, bytes } = await timed(argsFor(mode, `seq 1 ${SEQ_N}`));
+        if (bytes !== expectBytes) throw new Error(`${mode}: got ${bytes} bytes, expected ${expectBytes}`);
+        throughput[mode].push(bytes / 1e6 / (ms / 1000));
+      }
+    }
+    const tp = { direct: median(throughput.direct), proxyjump: median(throughput.proxyjump), gatehouse: median(throughput.gatehouse) };
+
+    // 2. binary, byte-exact; recording bounded
+    const blobPath = join(sshd.dir, 'blob.bin');
+    const blobSize = quick ? 10 * 1024 * 1024 : 100 * 1024 * 1024;
+    await writeFile(blobPath, randomBytes(blobSize));
+    const want = await sha256File(blobPath);
+    const bin = await timed(argsFor('gatehouse', `cat ${blobPath}`), true);
+    const sessions = (await bob.call('listSessions', { live: false, incident: '', grantId: '', user: '' })).sessions as Record<string, unknown>[];
+    await sleep(300);
+    const last = (await bob.call('listSessions', { live: false, incident: '', grantId: '', user: '' })).sessions as Record<string, unknown>[];
+    const recPath = join(prep.dir, 'recordings', String(last[0]?.recording));
+    const recSize = (await stat(recPath)).size;
+    void sessions;
+
+    // 3. setup time
+    const setup: Record<Mode, number[]> = { direct: [], proxyjump: [], gatehouse: [] };
+    for (let r = 0; r < SETUP_RUNS; r++) {
+      for (const mode of ['direct', 'proxyjump', 'gatehouse'] as const) setup[mode].push((await timed(argsFor(mode, 'true'))).ms);
+    }
+
+    // 4. revoke and expiry → both sockets closed
+    const revoke = await closeTrials(TRIALS, async () => {
+      const g = await grant('web-p');
+      return { grantId: String(g.id), trigger: async () => void (await bob.call('revokeGrant', { id: g.id, reason: 'bench' })), at: null };
+    });
+    const expiry = await closeTrials(TRIALS, async () => {
+      const g = await grant('web-p', '2s');
+      return { grantId: String(g.id), trigger: null, at: Date.parse(String(g.expiresAt)) };
+    });
+
+    async function closeTrials(n: number, make: () => Promise<{ grantId: string; trigger: (() => Promise<void>) | null; at: number | null }>): Promise<{ client: number[]; upstream: number[]; both: number[] }> {
+      const out = { client: [] as number[], upstream: [] as number[], both: [] as number[] };
+      for (let i = 0; i < n; i++) {
+        const t = await make();
+        const before = proxy.closed.length;
+        const child = spawn('ssh', sshArgs({ port: broker.ports.ssh, knownHosts, key: prep.users.alice?.key.privatePath ?? '', login: 'alice:web-p' }).concat('sleep 60'), { stdio: 'ignore' });
+        const exited = new Promise<number>((resolve) => child.once('exit', () => resolve(Date.now())));
+        await until(async () => ((await bob.call('listSessions', { live: true, incident: '', grantId: t.grantId, user: '' })).sessions as unknown[]).length > 0, 10_000, 'session live');
+        await until(() => proxy.open > 0, 5_000, 'upstream connected');
+        let t0: number;
+        if (t.trigger) {
+          t0 = Date.now();
+          await t.trigger();
+        } else {
+          t0 = t.at as number;
+        }
+        const clientAt = await exited;
+        const upstreamAt = await until(() => (proxy.closed.length > before ? (proxy.closed[proxy.closed.length - 1] as number) : 0), 5_000, 'upstream closed');
+        out.client.push(clientAt - t0);
+        out.upstream.push(upstreamAt - t0);
+        out.both.push(Math.max(clientAt, upstreamAt) - t0);
+      }
+      return out;
+    }
+
+    const results = {
+      when: new Date().toISOString(),
+      machine: `${(await import('node:os')).cpus().length} cores, Node ${process.version}`,
+      throughputMBps: tp,
+      throughputRuns: throughput,
+      ratioToDirect: tp.gatehouse / tp.direct,
+      ratioToProxyJump: tp.gatehouse / tp.proxyjump,
+      binary: { bytes: bin.bytes, exact: bin.sha256 === want, recordingBytes: recSize },
+      setupMs: { direct: median(setup.direct), proxyjump: median(setup.proxyjump), gatehouse: median(setup.gatehouse) },
+      revokeMs: summarise(revoke),
+      expiryMs: summarise(expiry),
+    };
+    await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+    await writeFile(new URL(`./results/gateway${quick ? '-quick' : ''}.json`, import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+    console.log(render(results));
+  } finally {
+    await scope.dispose();
+  }
+}
+
+function summarise(x: { client: number[]; upstream: number[]; both: number[] }) {
+  return {
+    trials: x.both.length,
+    clientP50: percentile(x.client, 50),
+    clientP99: percentile(x.client, 99),
+    upstreamP50: percentile(x.upstream, 50),
+    upstreamP99: percentile(x.upstream, 99),
+    bothP50: percentile(x.both, 50),
+    bothP99: percentile(x.both, 99),
+    bothMax: Math.max(...x.both),
+  };
+}
+
+function render(r: Record<string, unknown> & { throughputMBps: Record<Mode, number>; setupMs: Record<Mode, number> }): string {
+  const s = r as never as { ratioToDirect: number; ratioToProxyJump: number; binary: { bytes: number; exact: boolean; recordingBytes: number }; revokeMs: ReturnType<typeof summarise>; expiryMs: ReturnType<typeof summarise> };
+  return [
+    `| | direct OpenSSH | OpenSSH ProxyJump | Gatehouse |`,
+    `|---|---|---|---|`,
+    `| bulk exec output (MB/s, median) | ${fmt(r.throughputMBps.direct)} | ${fmt(r.throughputMBps.proxyjump)} | ${fmt(r.throughputMBps.gatehouse)} (${fmt(s.ratioToDirect, 2)}× direct, ${fmt(s.ratioToProxyJump, 2)}× ProxyJump) |`,
+    `| session setup \`ssh … true\` (ms, median) | ${fmt(r.setupMs.direct)} | ${fmt(r.setupMs.proxyjump)} | ${fmt(r.setupMs.gatehouse)} (${fmt(r.setupMs.gatehouse / r.setupMs.direct, 2)}× direct) |`,
+    '',
+    `binary: ${s.binary.bytes} bytes, byte-exact: ${s.binary.exact}, recording file: ${s.binary.recordingBytes} bytes`,
+    `revoke → both sockets closed (ms): p50 ${s.revokeMs.bothP50}, p99 ${s.revokeMs.bothP99}, max ${s.revokeMs.bothMax} over ${s.revokeMs.trials} (client p99 ${s.revokeMs.clientP99}, upstream p99 ${s.revokeMs.upstreamP99})`,
+    `expiry → both sockets closed (ms): p50 ${s.expiryMs.bothP50}, p99 ${s.expiryMs.bothP99}, max ${s.expiryMs.bothMax} over ${s.expiryMs.trials} (client p99 ${s.expiryMs.clientP99}, upstream p99 ${s.expiryMs.upstreamP99})`,
+  ].join('\n');
+}
+
+/** Bytes `seq 1 n` prints. */
+function seqBytes(n: number): number {
+  let total = 0;
+  for (let digits = 1, lo = 1; lo <= n; digits++, lo *= 10) total += (Math.min(n, lo * 10 - 1) - lo + 1) * (digits + 1);
+  return total;
+}
+
+function timed(args: string[], hash = false): Promise<{ ms: number; bytes: number; sha256: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const h = hash ? createHash('sha256') : null;
+    let bytes = 0;
+    child.stdout.on('data', (b: Buffer) => {
+      bytes += b.length;
+      h?.update(b);
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code !== 0) return reject(new Error(`ssh ${args.at(-1)} exited ${code}`));
+      resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, bytes, sha256: h?.digest('hex') ?? '' });
+    });
+  });
+}
+
+function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path).on('data', (b) => h.update(b)).on('end', () => resolve(h.digest('hex'))).on('error', reject);
+  });
+}
+
+void (undefined as unknown as Sshd);
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

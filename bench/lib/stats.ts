@@ -1,0 +1,12 @@
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return Math.round((s[i] as number) * 100) / 100;
+}
+
+export const median = (xs: readonly number[]): number => percentile(xs, 50);
+
+export function fmt(x: number, digits = 1): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : String(x);
+}
