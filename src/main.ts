@@ -13,7 +13,11 @@ import { createSshConnector } from './connectors/ssh/index.js';
 import type { Connector } from './connectors/types.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import type { TargetKind } from './domain/types.js';
+import { GatehouseError } from './domain/errors.js';
 import { EventLog } from './events/log.js';
+import { createExecGuard } from './gateway/guard.js';
+import { ReviewQueue } from './inspect/review.js';
+import { compileRules, type CompiledRules } from './policy/index.js';
 import { SessionRegistry } from './gateway/registry.js';
 import { loadHostKeys, publicLine } from './gateway/hostkeys.js';
 import { sweepInterrupted } from './gateway/recovery.js';
@@ -100,6 +104,15 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
     events.subscribe(() => workers.forEach((w) => w.wake()));
     closers.push(() => Promise.all(workers.map((w) => w.stop())).then(() => undefined));
 
+    const rules = new Map(config.templates.map((t) => [t.name, compileRules(t.commands)]));
+    const rulesFor = (template: string): CompiledRules => {
+      const r = rules.get(template);
+      if (r === undefined) throw new GatehouseError('GH_ERR_UNKNOWN_TEMPLATE', `template ${template} is not configured`);
+      return r;
+    };
+    const reviews = new ReviewQueue(events, clock, log);
+    closers.push(() => reviews.close());
+
     const connectors: Partial<Record<TargetKind, Connector>> = { ssh: createSshConnector(), local: createLocalConnector(), ...opts.connectors };
     const services: GatewayServices = {
       directory,
@@ -110,6 +123,7 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
       clock,
       log,
       onAuthenticated: () => {},
+      guard: createExecGuard({ events, reviews, rules: rulesFor }),
       createSession(spec, channel, connector, onEnded) {
         const session = new LiveSession(spec, channel, {
           events,

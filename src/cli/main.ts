@@ -6,6 +6,7 @@
 import { asGatehouseError } from '../domain/errors.js';
 import { demoCommand } from './commands/demo.js';
 import { grantCommand } from './commands/grant.js';
+import { policyCommand } from './commands/policy.js';
 import { serveCommand } from './commands/serve.js';
 import { sessionsCommand } from './commands/sessions.js';
 import { VERSION } from '../main.js';
@@ -22,6 +23,8 @@ const USAGE = `gatehouse ${VERSION} — privileged-access gateway for incident r
   gatehouse grant show     ID
   gatehouse sessions list  [--live]
   gatehouse sessions kill  ID --reason "..."
+  gatehouse sessions approve-command ID [--note "..."]     (reject-command to refuse)
+  gatehouse policy check --config F --template NAME 'COMMAND'
 
 Client commands reach the broker over gRPC: --server HOST:PORT (or GATEHOUSE_SERVER, default
 127.0.0.1:9090), --token TOKEN (or GATEHOUSE_TOKEN), --tls-ca FILE (or GATEHOUSE_TLS_CA) for TLS.
@@ -35,6 +38,7 @@ const COMMANDS: Record<string, Command> = {
   demo: demoCommand,
   grant: grantCommand,
   sessions: sessionsCommand,
+  policy: policyCommand,
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

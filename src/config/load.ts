@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { GatehouseError } from '../domain/errors.js';
 import type { Target, Template, User } from '../domain/types.js';
+import { compileRules } from '../policy/index.js';
 import { configSchema, type ParsedConfig, type SinkConfig } from './schema.js';
 
 export interface HostPort {
@@ -111,6 +112,17 @@ function crossCheck(c: ParsedConfig): string[] {
   dup(c.users, 'users');
   dup(c.targets, 'targets');
   dup(c.templates, 'templates');
+  c.templates.forEach((t, i) => {
+    for (const kind of ['allow', 'deny', 'review'] as const) {
+      t.commands[kind].forEach((rule, j) => {
+        try {
+          compileRules({ allow: kind === 'allow' ? [rule] : [], deny: kind === 'deny' ? [rule] : [], review: kind === 'review' ? [rule] : [] });
+        } catch (err) {
+          problems.push(`templates[${i}].commands.${kind}[${j}]: ${(err as Error).message}`);
+        }
+      });
+    }
+  });
   const userNames = new Set(c.users.map((u) => u.name));
   c.targets.forEach((t, i) =>
     t.owners.forEach((o, j) => {
@@ -159,6 +171,7 @@ function toConfig(c: ParsedConfig, opts: BuildOptions): Config {
     allowForwarding: t.forwarding,
     shellIntegration: t.shellIntegration,
     inspect: t.inspect,
+    reviewTimeoutMs: t.reviewTimeout,
   }));
   const sinks = c.sinks.map((s) => ('file' in s ? { ...s, file: { ...s.file, path: abs(s.file.path) } } : s));
   const tls = c.grpc.tls;

@@ -105,14 +105,17 @@ export const templateSchema = z.strictObject({
   commands: z.strictObject({ allow: rules, deny: rules, review: rules }).default({ allow: [], deny: [], review: [] }),
   /** strict: a session that cannot be recorded is ended. Default: recordings.mode. */
   recording: z.enum(['strict', 'best-effort']).optional(),
-  /** SSH features beyond shell and exec; all refused unless enabled here. */
-  forwarding: z
-    .strictObject({ port: z.boolean().default(false), agent: z.boolean().default(false), x11: z.boolean().default(false), subsystems: z.array(z.string()).default([]) })
-    .default({ port: false, agent: false, x11: false, subsystems: [] }),
+  /**
+   * SSH features beyond shell and exec. `subsystems` lists subsystems (e.g. sftp) passed through
+   * to ssh targets. Port, agent and X11 forwarding are always refused by the broker (README).
+   */
+  forwarding: z.strictObject({ subsystems: z.array(z.string().regex(/^[a-z][a-z0-9@._-]{0,63}$/)).default([]) }).default({ subsystems: [] }),
   /** Install OSC 133 shell integration in bash/zsh at session start. */
   shellIntegration: z.boolean().default(false),
   /** Inspect interactive input (hold Enter, judge the line). Turning it off still records. */
   inspect: z.boolean().default(true),
+  /** How long a command held for review waits for a watcher before it is denied. */
+  reviewTimeout: duration.default(300_000),
 });
 
 const sinkFilter = {

@@ -78,10 +78,12 @@ export interface Template {
   readonly targets: readonly string[];
   readonly commands: CommandRules;
   readonly recording: RecordingMode;
-  /** SSH features beyond a shell/exec; all refused unless listed. */
-  readonly allowForwarding: { readonly port: boolean; readonly agent: boolean; readonly x11: boolean; readonly subsystems: readonly string[] };
+  /** Subsystems (sftp, ...) passed through to ssh targets; port/agent/X11 forwarding is always refused. */
+  readonly allowForwarding: { readonly subsystems: readonly string[] };
   readonly shellIntegration: boolean;
   readonly inspect: boolean;
+  /** A command held for review is denied after this long without a watcher's decision. */
+  readonly reviewTimeoutMs: number;
 }
 
 export type GrantState = 'pending' | 'active' | 'expired' | 'revoked' | 'denied';

@@ -13,7 +13,7 @@ import type { Coverage } from '../grants/rules.js';
 import { keyId } from '../grants/directory.js';
 import { handleSessionChannel, type ChannelHandle, type StartRequest } from './channel.js';
 import type { GatewayServices } from './services.js';
-import { LiveSession, refuseChannel } from './session.js';
+import { LiveSession, refuseChannel, type SessionSpec } from './session.js';
 import { parseRoute, sanitizeForLog, type Route } from './username.js';
 
 const { utils } = ssh2;
@@ -161,10 +161,10 @@ export class ConnectionContext {
         this.refused('GH_ERR_UPSTREAM_CONNECT', `no ${target.kind} connector configured`, cov.grant.id);
         return;
       }
-      const spec = { id: newId('s'), grant: cov.grant, template, target, source: this.source, kind: req.kind, command: req.command, subsystem: req.subsystem, pty: req.pty, env: req.env };
-      const guard = this.svc.guard?.(spec, channel);
-      if (guard && !(await guard)) return;
-      session = this.svc.createSession(spec, channel, connector, (s, reason) => this.sessionEnded(s, reason !== 'exit' && reason !== 'client-closed'));
+      const spec: SessionSpec = { id: newId('s'), grant: cov.grant, template, target, source: this.source, kind: req.kind, command: req.command, subsystem: req.subsystem, pty: req.pty, env: req.env, decision: null };
+      const verdict = this.svc.guard ? await this.svc.guard(spec, channel) : { proceed: true as const, decision: null };
+      if (!verdict.proceed) return;
+      session = this.svc.createSession({ ...spec, decision: verdict.decision }, channel, connector, (s, reason) => this.sessionEnded(s, reason !== 'exit' && reason !== 'client-closed'));
       this.sessions.add(session);
       await session.start();
     })().catch((err: unknown) => {

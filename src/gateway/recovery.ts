@@ -3,28 +3,12 @@
  * At start they are closed as `interrupted`: the session row, its recording (hashed as it lies on
  * disk, readable up to its last flushed line), and the events that say so.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../domain/clock.js';
 import type { EventLog } from '../events/log.js';
 import type { EventDraft } from '../events/types.js';
+import { hashFile } from '../recording/writer.js';
 import type { RecordingRow, Store } from '../store/ports.js';
-
-async function hashFile(path: string): Promise<{ sha256: string; bytes: number } | null> {
-  return new Promise((resolve) => {
-    const h = createHash('sha256');
-    let bytes = 0;
-    createReadStream(path)
-      .on('data', (b) => {
-        const buf = b as Buffer;
-        bytes += buf.length;
-        h.update(buf);
-      })
-      .on('error', () => resolve(null))
-      .on('end', () => resolve({ sha256: h.digest('hex'), bytes }));
-  });
-}
 
 export async function sweepInterrupted(store: Store, events: EventLog, brokerId: string, recordingsDir: string, clock: Clock): Promise<number> {
   const live = await store.listSessions({ live: true, broker: brokerId, limit: 100_000 });
@@ -37,7 +21,7 @@ export async function sweepInterrupted(store: Store, events: EventLog, brokerId:
     const rec = await store.getRecording(s.id);
     let recording: RecordingRow | undefined;
     if (rec) {
-      const sum = await hashFile(join(recordingsDir, rec.path));
+      const sum = await hashFile(join(recordingsDir, rec.path)).catch(() => null);
       recording = { ...rec, state: 'interrupted', endedAt: now, sha256: sum?.sha256 ?? null, bytes: sum?.bytes ?? null };
       if (sum) drafts.push({ type: 'recording.closed', ctx, data: { path: rec.path, sha256: sum.sha256, bytes: sum.bytes, truncated: false } });
     }

@@ -8,6 +8,7 @@ import type { EventLog } from '../events/log.js';
 import type { Directory } from '../grants/directory.js';
 import type { GrantService } from '../grants/service.js';
 import type { ConnectionContext } from './connection.js';
+import type { GuardResult } from './guard.js';
 import type { LiveSession, SessionSpec } from './session.js';
 
 export interface GatewayServices {
@@ -21,9 +22,9 @@ export interface GatewayServices {
   /** Builds (but does not start) a session; registers it with the registry and the watchdog. */
   createSession(spec: SessionSpec, channel: ServerChannel, connector: Connector, onEnded: (s: LiveSession, reason: EndReason) => void): LiveSession;
   /**
-   * Judges an exec command (or a subsystem) before anything reaches the target. Resolves false after
-   * it has told the responder and written the event itself.
+   * Judges an exec command before anything reaches the target. `proceed: false` means it has told
+   * the responder and written the event itself.
    */
-  readonly guard?: (spec: SessionSpec, channel: ServerChannel) => Promise<boolean>;
+  readonly guard?: (spec: SessionSpec, channel: ServerChannel) => Promise<GuardResult>;
   onAuthenticated(conn: ConnectionContext): void;
 }

@@ -18,7 +18,8 @@ import type { EndReason, Grant, Session, Target, Template } from '../domain/type
 import type { EventLog } from '../events/log.js';
 import type { EventContext, EventDraft } from '../events/types.js';
 import type { CastWriter } from '../recording/writer.js';
-import type { RecordingRow } from '../store/ports.js';
+import type { Decision } from '../policy/index.js';
+import type { CommandRow, RecordingRow } from '../store/ports.js';
 import type { Watched } from '../monitor/watchdog.js';
 import { Relay } from './relay.js';
 
@@ -33,6 +34,8 @@ export interface SessionSpec {
   readonly subsystem: string | undefined;
   readonly pty: PtySpec | undefined;
   readonly env: Readonly<Record<string, string>>;
+  /** The policy decision on an exec command (allowed, or approved after review). */
+  readonly decision: Decision | null;
 }
 
 export interface SessionDeps {
@@ -43,11 +46,22 @@ export interface SessionDeps {
   readonly brokerId: string;
   /** Opens the recording; rejects when it cannot be created. */
   readonly openRecording: (spec: SessionSpec, onError: (err: Error) => void) => Promise<{ writer: CastWriter; path: string }>;
+  /**
+   * Interactive inspection (src/inspect): attached to shell sessions with a terminal when the
+   * template inspects. It takes over the relay's input handler and observes output.
+   */
+  readonly attachInspection?: (session: LiveSession, relay: Relay) => Inspection | undefined;
   /** Called once the session has fully ended and its end is committed. */
   readonly onEnded: (session: LiveSession, reason: EndReason) => void;
 }
 
 const BROKER_EXIT = 255;
+
+/** A running inspector, as the session sees it. */
+export interface Inspection {
+  resize(cols: number, rows: number): void;
+  close(): void;
+}
 
 export class LiveSession implements Watched {
   readonly id: string;
@@ -60,6 +74,7 @@ export class LiveSession implements Watched {
   private relay: Relay | null = null;
   private exitStatus: ExitStatus | null = null;
   private ended: Promise<void> | null = null;
+  private inspection: Inspection | null = null;
   /** session.start reached the store (so session.end must follow it). */
   private started = true;
   readonly log: Logger;
@@ -89,6 +104,28 @@ export class LiveSession implements Watched {
 
   resize(cols: number, rows: number): void {
     this.relay?.resize(cols, rows);
+    this.inspection?.resize(cols, rows);
+  }
+
+  /** Seconds since the session started: the recording's clock, for markers and the command index. */
+  get offset(): number {
+    return (this.deps.clock.now() - this.startedAt) / 1000;
+  }
+
+  /** A marker in the recording (one per command, labelled with the command and the decision). */
+  marker(label: string): void {
+    this.recording?.writer.marker(label);
+  }
+
+  /**
+   * Records a judged interactive command: the event, the command index row (for search and
+   * seeking), and the recording marker, in one place so they never disagree.
+   */
+  async commandJudged(command: string, decision: Decision, extra: EventDraft[] = []): Promise<void> {
+    const type = decision.decision === 'allow' ? 'command.allowed' : decision.decision === 'deny' ? 'command.denied' : 'command.review';
+    this.marker(`${decision.decision}: ${command}`);
+    const events: EventDraft[] = type === 'command.review' ? extra : [{ type, ctx: this.ctx(), data: { command, reasons: decision.reasons, mode: 'interactive' } }, ...extra];
+    await this.deps.events.commit({ commands: [{ sessionId: this.id, offset: this.offset, at: this.deps.clock.now(), command, decision: decision.decision }], events });
   }
 
   signal(name: string): void {
@@ -136,13 +173,24 @@ export class LiveSession implements Watched {
       void this.upstream.close('session ended while connecting');
       return;
     }
+    if (spec.kind === 'shell' && spec.pty !== undefined && spec.template.inspect && deps.attachInspection) {
+      this.inspection = deps.attachInspection(this, this.relay) ?? null;
+    }
     this.relay.attach(this.upstream);
     this.state = 'live';
+    const events: EventDraft[] = [{ type: 'session.start', ctx: this.ctx(), data: { kind: spec.kind, command: spec.command ?? (spec.subsystem !== undefined ? `subsystem:${spec.subsystem}` : null), recording: this.recording?.path ?? null, term: spec.pty?.term ?? null } }];
+    const commands: CommandRow[] = [];
+    if (spec.decision !== null && spec.command !== undefined) {
+      events.push({ type: 'command.allowed', ctx: this.ctx(), data: { command: spec.command, reasons: spec.decision.reasons, mode: 'exec' } });
+      commands.push({ sessionId: spec.id, offset: 0, at: this.startedAt, command: spec.command, decision: spec.decision.decision });
+      this.recording?.writer.marker(`${spec.decision.decision}: ${spec.command}`);
+    }
     // No audit, no session: if the start cannot be recorded, the session ends at once.
     await deps.events.commit({
       sessions: [this.row(null, null)],
       ...(this.recording && { recordings: [this.recordingRow('live', null)] }),
-      events: [{ type: 'session.start', ctx: this.ctx(), data: { kind: spec.kind, command: spec.command ?? (spec.subsystem !== undefined ? `subsystem:${spec.subsystem}` : null), recording: this.recording?.path ?? null, term: spec.pty?.term ?? null } }],
+      commands,
+      events,
     }).catch((err: unknown) => {
       this.log.error({ err }, 'cannot record the session start; ending it');
       this.started = false;
@@ -160,6 +208,7 @@ export class LiveSession implements Watched {
     const wasLive = this.state === 'live';
     this.state = 'ending';
     this.abort.abort();
+    this.inspection?.close();
     const brokerEnded = reason !== 'exit' && reason !== 'client-closed';
     if (message !== undefined) this.relay?.notice(message, brokerEnded);
     const upstreamClosed = this.upstream?.close(reason) ?? Promise.resolve();

@@ -5,7 +5,8 @@
  * Streaming and crash-safe: every event is one complete line handed to the OS as soon as the
  * previous write finishes (fs.WriteStream coalesces queued lines into one writev), so a SIGKILL of
  * the broker leaves a file that is readable up to its last few milliseconds; readers skip a torn
- * last line. The file's SHA-256 is computed as it is written, so closing costs no re-read.
+ * last line. The hot path only formats and queues lines; the file's SHA-256 and size are computed
+ * once at close, from the file as it lies on disk (what a verifier will hash later).
  *
  * Bounded: output beyond `maxOutputBytes`, and binary output (bytes that are not UTF-8, which
  * asciicast cannot hold), is not written; a marker records where recording stopped, and the marker
@@ -13,7 +14,7 @@
  * that hash still account for every byte the target sent.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -54,20 +55,25 @@ export interface CastWriterOptions {
 
 export class CastWriter {
   private readonly stream: WriteStream;
-  private readonly fileHash: Hash = createHash('sha256');
   private readonly decoder = new StringDecoder('utf8');
   private readonly inDecoder = new StringDecoder('utf8');
   private readonly startedAt = performance.now();
-  private bytesWritten = 0;
   private outputBytes = 0;
   private unrecorded = 0;
   private unrecordedHash: Hash | null = null;
+  /** The start of a character the decoder holds for the next chunk: recorded with it, or counted as unrecorded. */
+  private held: Buffer = Buffer.alloc(0);
   private stopReason: string | null = null;
   private failed: Error | null = null;
   private closed = false;
   private readonly highWaterMark: number;
+  private summary: Promise<CastSummary> | null = null;
 
-  private constructor(stream: WriteStream, private readonly opts: CastWriterOptions) {
+  private constructor(
+    stream: WriteStream,
+    private readonly path: string,
+    private readonly opts: CastWriterOptions,
+  ) {
     this.stream = stream;
     this.highWaterMark = opts.highWaterMark ?? 4 * 1024 * 1024;
     stream.on('error', (err) => this.fail(err));
@@ -80,7 +86,7 @@ export class CastWriter {
       stream.once('open', () => resolve());
       stream.once('error', reject);
     });
-    const w = new CastWriter(stream, opts);
+    const w = new CastWriter(stream, path, opts);
     w.line(JSON.stringify({ version: 2, ...header }) + '\n');
     return w;
   }
@@ -109,15 +115,17 @@ export class CastWriter {
     }
     if (this.outputBytes > this.opts.maxOutputBytes) {
       this.stopRecording(`output recording stopped at the ${this.opts.maxOutputBytes}-byte cap; the stream continues unrecorded`);
-      this.skip(chunk);
+      this.skip(this.takeHeld(chunk));
       return;
     }
     const text = this.decoder.write(chunk);
     if (text.includes('\uFFFD') && !chunk.includes(REPLACEMENT_UTF8)) {
       this.stopRecording('binary output (not UTF-8): not recorded from here on');
-      this.skip(chunk);
+      this.skip(this.takeHeld(chunk));
       return;
     }
+    const all = this.takeHeld(chunk);
+    this.held = Buffer.from(all.subarray(all.length - incompleteTail(all)));
     if (text.length > 0) this.event('o', text);
   }
 
@@ -141,6 +149,11 @@ export class CastWriter {
   async close(): Promise<CastSummary> {
     if (!this.closed) {
       this.closed = true;
+      if (this.held.length > 0 && this.unrecordedHash === null) {
+        // Output ended inside a character: those bytes were never recorded either.
+        this.unrecordedHash = createHash('sha256');
+        this.skip(this.takeHeld(Buffer.alloc(0)));
+      }
       if (this.unrecordedHash !== null && !this.failed) {
         const sha = this.unrecordedHash.digest('hex');
         this.event('m', `unrecorded output: ${this.unrecorded} bytes, sha256 ${sha}`, true);
@@ -152,13 +165,21 @@ export class CastWriter {
       });
     }
     if (this.failed) throw this.failed;
-    return { sha256: this.fileHash.copy().digest('hex'), bytes: this.bytesWritten, truncated: this.unrecordedHash !== null };
+    this.summary ??= hashFile(this.path).then((h) => ({ ...h, truncated: this.unrecordedHash !== null }));
+    return this.summary;
   }
 
   private stopRecording(why: string): void {
     this.stopReason = why;
     this.unrecordedHash = createHash('sha256');
     this.event('m', why);
+  }
+
+  /** `chunk` preceded by the bytes the decoder held back; empties the hold. */
+  private takeHeld(chunk: Buffer): Buffer {
+    const all = this.held.length > 0 ? Buffer.concat([this.held, chunk]) : chunk;
+    this.held = Buffer.alloc(0);
+    return all;
   }
 
   private skip(chunk: Buffer): void {
@@ -173,10 +194,7 @@ export class CastWriter {
   }
 
   private line(text: string): void {
-    const buf = Buffer.from(text, 'utf8');
-    this.fileHash.update(buf);
-    this.bytesWritten += buf.length;
-    this.stream.write(buf);
+    this.stream.write(text);
   }
 
   private fail(err: Error): void {
@@ -187,3 +205,30 @@ export class CastWriter {
 }
 
 const REPLACEMENT_UTF8 = Buffer.from('\uFFFD', 'utf8');
+
+/** SHA-256 and size of a file, streamed (recordings can be tens of MB). */
+export function hashFile(path: string): Promise<{ sha256: string; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    let bytes = 0;
+    createReadStream(path)
+      .on('data', (b) => {
+        const buf = b as Buffer;
+        bytes += buf.length;
+        h.update(buf);
+      })
+      .on('error', reject)
+      .on('end', () => resolve({ sha256: h.digest('hex'), bytes }));
+  });
+}
+
+/** How many trailing bytes of `buf` start a UTF-8 character that is not complete yet (0-3). */
+function incompleteTail(buf: Buffer): number {
+  for (let i = 1; i <= Math.min(3, buf.length); i++) {
+    const b = buf[buf.length - i] as number;
+    if ((b & 0xc0) === 0x80) continue;
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return need > i ? i : 0;
+  }
+  return 0;
+}

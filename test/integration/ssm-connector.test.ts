@@ -146,6 +146,28 @@ describe('ssm connector: interactive shell', () => {
     expect(terminated).toHaveLength(1);
   });
 
+  for (const resumeNewStreamUrl of [true, false]) {
+    it(`resumes after a dropped socket and carries on (${resumeNewStreamUrl ? 'new StreamUrl from ResumeSession' : 'original StreamUrl'})`, async () => {
+      const sim = await simulator({ resumeNewStreamUrl });
+      const { sink, upstream } = await openShell(sim, connector(sim));
+      upstream.write(Buffer.from('echo one-$((0+1))\r'));
+      let at = await sink.waitForText('one-1\r\n');
+      expect(sim.dropConnections()).toBe(1);
+      upstream.write(Buffer.from('echo two-$((1+1))\r'));
+      at = await sink.waitForText('two-2\r\n', 10_000, at);
+      expect(upstream.channel.stats.resumes).toBe(1);
+      expect([...sim.sessions.values()][0]?.connects).toBe(2);
+      expect(sink.text.split('two-2\r\n')).toHaveLength(2);
+    });
+  }
+
+  it('reports a StartSession refusal as GH_ERR_SSM with the AWS error name', async () => {
+    const sim = await simulator();
+    const err = await connector(sim).open(openRequest(ssmTarget({ instanceId: LINUX, document: 'Custom-Shell' })), new RecordingSink()).catch((e: unknown) => e);
+    expect(isGatehouseError(err, 'GH_ERR_SSM')).toBe(true);
+    expect((err as { details?: Record<string, unknown> }).details).toMatchObject({ operation: 'StartSession', awsError: 'InvalidDocument', httpStatus: 400 });
+  });
+
   it('ends with an error when ResumeSession reports the session gone', async () => {
     const sim = await simulator();
     const { sink, upstream } = await openShell(sim, connector(sim));
@@ -304,19 +326,41 @@ describe('ssm connector: KMS encryption', () => {
 describe('ssm connector: backpressure', () => {
   it('pause() stops delivery and the agent stops reading; resume() delivers everything', async () => {
     const sim = await simulator({ sendWindow: 32 });
-    const { sink, upstream } = await openShell(sim, connector(sim));
+    const { sink, upstream } = await openShell(sim, connector(sim, { pauseBufferBytes: 16 * 1024 }));
     upstream.pause();
     const before = sink.bytes;
     upstream.write(Buffer.from('seq 1 30000 | sed s/^/N/; echo END-$((1+1))\r'));
     await new Promise((r) => setTimeout(r, 700));
     expect(sink.bytes).toBe(before);
     const agent = [...sim.sessions.values()][0]?.agent;
-    // The agent's send window is full: it has stopped reading the PTY.
+    // 16 KiB were acked and queued; past that the head is held un-acked, the agent's send window
+    // (counted from its oldest un-acked frame) fills, and it stops reading the PTY.
     expect((agent?.reliable.nextSequenceNumber ?? 0) - (agent?.reliable.oldestUnacked ?? 0)).toBeGreaterThanOrEqual(32);
+    expect(upstream.channel.reliable.expectedSequenceNumber).toBeGreaterThan(10);
     upstream.resume();
     await sink.waitForText('END-2\r\n', 20_000);
     const numbers = [...sink.text.matchAll(/^N(\d+)\r$/gm)].map((m) => Number(m[1]));
     expect(numbers).toEqual(Array.from({ length: 30000 }, (_, i) => i + 1));
+  });
+
+  it('output queued while paused reaches the sink before exit and closed', async () => {
+    const sim = await simulator();
+    const { sink, upstream } = await openShell(sim, connector(sim));
+    const order: string[] = [];
+    const { data, exit, closed } = { data: sink.data.bind(sink), exit: sink.exit.bind(sink), closed: sink.closed.bind(sink) };
+    sink.data = (c) => { order.push('data'); data(c); };
+    sink.exit = (e) => { order.push('exit'); exit(e); };
+    sink.closed = (e) => { order.push('closed'); closed(e); };
+    upstream.pause();
+    upstream.write(Buffer.from('seq 1 500 | sed s/^/Q/; exit\r'));
+    // channel_closed has reached the client while its output is still queued.
+    await sink.until(() => upstream.channel.isEnded, 'channel_closed');
+    expect(order).toEqual([]);
+    upstream.resume();
+    await sink.closedPromise;
+    expect([...sink.text.matchAll(/^Q(\d+)\r$/gm)].map((m) => Number(m[1]))).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(order.slice(-2)).toEqual(['exit', 'closed']);
+    expect(order.filter((o) => o !== 'data')).toEqual(['exit', 'closed']);
   });
 
   it('write() returns false over the high-water mark and drain() follows', async () => {

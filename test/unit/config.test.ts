@@ -70,9 +70,10 @@ describe('buildConfig defaults', () => {
       targets: ['sandbox'],
       commands: { allow: [], deny: [], review: [] },
       recording: 'strict',
-      allowForwarding: { port: false, agent: false, x11: false, subsystems: [] },
+      allowForwarding: { subsystems: [] },
       shellIntegration: false,
       inspect: true,
+      reviewTimeoutMs: 300_000,
     });
   });
 
@@ -192,6 +193,12 @@ describe('buildConfig errors', () => {
         templates: [{ name: 't', targets: ['sb'] }, { name: 't', targets: ['sb'] }],
       }),
     ).toEqual(['users[1].name: duplicate name "alice"', 'targets[1].name: duplicate name "sb"', 'templates[1].name: duplicate name "t"', 'targets[0].owners[1]: unknown user "zed"']);
+  });
+  it('reports command rules that cannot be compiled, with their path', () => {
+    const list = problems({ templates: [{ name: 't', targets: ['x'], commands: { allow: ['ls *', 'ls | grep x'], deny: ['rm *'], review: ['./tool'] } }] });
+    expect(list).toHaveLength(2);
+    expect(list[0]).toMatch(/^templates\[0\]\.commands\.allow\[1\]: command rule "ls \| grep x"/);
+    expect(list[1]).toMatch(/^templates\[0\]\.commands\.review\[0\]: command rule "\.\/tool".*absolute/);
   });
 });
 

@@ -33,6 +33,7 @@ export const USERS: readonly User[] = [
   u('dave', ['watcher']),
   u('erin', ['responder']),
   u('root', ['admin']),
+  u('lead', ['admin', 'approver']),
   u('ann', ['responder', 'approver']),
 ];
 
@@ -46,9 +47,10 @@ const template = (name: string, approvals: number, maxDurationMs: number, target
   targets,
   commands: { allow: ['ls *'], deny: [], review: [] },
   recording: 'strict',
-  allowForwarding: { port: false, agent: false, x11: false, subsystems: [] },
+  allowForwarding: { subsystems: [] },
   shellIntegration: false,
   inspect: true,
+  reviewTimeoutMs: 300_000,
 });
 export const TEMPLATES: readonly Template[] = [template('diagnose', 1, 3_600_000, ['web-*']), template('dual', 2, 1_800_000, ['tier=db']), template('sandbox', 0, 7_200_000, ['sandbox'])];
 

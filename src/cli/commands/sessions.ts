@@ -34,7 +34,21 @@ export async function sessionsCommand(args: readonly string[]): Promise<number> 
         api.close();
       }
     }
+    case 'approve-command':
+    case 'reject-command': {
+      const { values, positionals } = parse(rest, { ...CLIENT_OPTIONS, note: { type: 'string' } }, 1);
+      const id = positionals[0];
+      if (id === undefined) throw new GatehouseError('GH_ERR_BAD_INPUT', 'a session id is required');
+      const api = connect(clientOpts(values));
+      try {
+        const r = await api.call('decideCommand', { sessionId: id, approve: sub === 'approve-command', note: str(values, 'note') ?? '' });
+        output(values.json === true, r, () => `${String(r.outcome)}: ${String(r.command)}`);
+        return 0;
+      } finally {
+        api.close();
+      }
+    }
     default:
-      throw new GatehouseError('GH_ERR_BAD_INPUT', `unknown sessions command ${JSON.stringify(sub ?? '')}: use list, show, kill`);
+      throw new GatehouseError('GH_ERR_BAD_INPUT', `unknown sessions command ${JSON.stringify(sub ?? '')}: use list, show, kill, approve-command, reject-command`);
   }
 }

@@ -12,7 +12,9 @@ import {
   type InstanceInformationStringFilter,
   type SSMClientConfig,
 } from '@aws-sdk/client-ssm';
+import type { Logger } from 'pino';
 import { GatehouseError } from '../../domain/errors.js';
+import type { Timers } from './clock.js';
 
 export type SsmCredentials = NonNullable<SSMClientConfig['credentials']>;
 
@@ -162,4 +164,28 @@ export function createSsmApi(client: SSMClient): SsmApi {
       }
     },
   };
+}
+
+/**
+ * TerminateSession, best effort and bounded: resolves after the call or after `ms`, whichever is
+ * first, and never rejects (a failure is logged). Used wherever Gatehouse ends a session.
+ */
+export function terminateWithin(api: SsmApi, sessionId: string, ms: number, timers: Timers, logger: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const cancel = timers.after(ms, () => {
+      logger.warn({ ssmSessionId: sessionId }, 'ssm TerminateSession did not answer in time');
+      resolve();
+    });
+    api.terminateSession(sessionId).then(
+      () => {
+        cancel();
+        resolve();
+      },
+      (err: unknown) => {
+        cancel();
+        logger.warn({ err: (err as Error).message }, 'ssm TerminateSession failed');
+        resolve();
+      },
+    );
+  });
 }

@@ -8,7 +8,8 @@ import { pino, type Logger } from 'pino';
 import type { Connector, OpenRequest, Upstream, UpstreamSink } from '../types.js';
 import { GatehouseError, asGatehouseError } from '../../domain/errors.js';
 import type { SsmTargetSpec } from '../../domain/types.js';
-import { createSsmApi, defaultSsmClientFactory, type SsmApi, type SsmClientFactory, type SsmCredentials } from './api.js';
+import { createSsmApi, defaultSsmClientFactory, terminateWithin, type SsmApi, type SsmClientFactory, type SsmCredentials } from './api.js';
+import { systemTimers } from './clock.js';
 import type { RetryPolicy } from './data-channel.js';
 import { checkInventory } from './inventory.js';
 import type { DataKeyProvider } from './kms.js';
@@ -49,6 +50,8 @@ export interface SsmConnectorOptions {
   readonly highWaterBytes?: number;
   /** Wait this long for the agent's first message before assuming a plain stream. Default 1000 ms. */
   readonly firstMessageTimeoutMs?: number;
+  /** Output acked and held while the session has paused the upstream. Default 256 KiB. */
+  readonly pauseBufferBytes?: number;
 }
 
 export interface SsmConnector extends Connector {
@@ -103,13 +106,23 @@ export function createSsmConnector(options: SsmConnectorOptions = {}): SsmConnec
     const api = apiFor(spec);
     const plan = planDocument(spec, request.command);
 
-    await checkInventory(api, spec, request.signal);
-    if (request.signal.aborted) throw aborted();
-    const started = await api.startSession(
-      { target: spec.instanceId, documentName: plan.documentName, parameters: plan.parameters, reason: `gatehouse session ${request.sessionId}` },
-      request.signal,
-    );
+    let started;
+    try {
+      await checkInventory(api, spec, request.signal);
+      if (request.signal.aborted) throw aborted();
+      started = await api.startSession(
+        { target: spec.instanceId, documentName: plan.documentName, parameters: plan.parameters, reason: `gatehouse session ${request.sessionId}` },
+        request.signal,
+      );
+    } catch (err) {
+      // An abort surfaces from the SDK as its own error; report it as the abort it is.
+      throw request.signal.aborted ? aborted() : err;
+    }
     const sessionLog = log.child({ ssmSessionId: started.sessionId });
+    if (request.signal.aborted) {
+      await terminateWithin(api, started.sessionId, 5000, systemTimers, sessionLog);
+      throw aborted();
+    }
     sessionLog.info({ document: plan.documentName }, 'ssm session started');
 
     const upstream = new SsmUpstream({
@@ -125,6 +138,7 @@ export function createSsmConnector(options: SsmConnectorOptions = {}): SsmConnec
       acknowledgeKmsChallenge: options.acknowledgeKmsChallenge ?? false,
       ...(options.firstMessageTimeoutMs !== undefined ? { firstMessageTimeoutMs: options.firstMessageTimeoutMs } : {}),
       ...(options.highWaterBytes !== undefined ? { highWaterBytes: options.highWaterBytes } : {}),
+      ...(options.pauseBufferBytes !== undefined ? { pauseBufferBytes: options.pauseBufferBytes } : {}),
       channel: {
         streamUrl: started.streamUrl,
         tokenValue: started.tokenValue,

@@ -4,35 +4,26 @@
  *  - Session type: the first sequenced message decides ([P] ProcessFirstMessage). Output (1) means
  *    a plain stream with no handshake; HandshakeRequest (5) means the handshake runs first, and no
  *    size or keystroke is sent before HandshakeComplete (the agent would ack and discard them).
- *  - Input: keystrokes as input_stream_data PayloadType 1 (≤ 1024 bytes a frame, encrypted under
- *    KMS), a Size message at start and on every resize, signals as their control bytes.
- *  - Output: PayloadType 1 → sink.data, 11 → sink.stderr, 12 ("EXIT_CODE: n") → the exit code.
- *  - Backpressure: pause() leaves output frames un-acked in the reliable layer (the agent's
- *    retransmission governs); write() returns false while the un-acked window is over the high-water
- *    mark, and sink.drain() follows when acks bring it under the low-water mark.
+ *  - Input (input-path.ts): keystrokes, Size at start and on every resize, signals as control
+ *    bytes, write() backpressure over un-acked input.
+ *  - Output (output-gate.ts): PayloadType 1 → sink.data, 11 → sink.stderr, 12 ("EXIT_CODE: n") →
+ *    the exit code; held until the caller has the Upstream, bounded queue then un-acked while paused.
  *  - End: channel_closed → sink.exit + sink.closed; close() → TerminateSession + socket closed.
  */
 import type { Logger } from 'pino';
 import type { PtySpec, Upstream, UpstreamSink } from '../types.js';
 import { GatehouseError, asGatehouseError } from '../../domain/errors.js';
-import type { SsmApi } from './api.js';
+import { terminateWithin, type SsmApi } from './api.js';
 import type { Timers } from './clock.js';
 import { systemTimers } from './clock.js';
 import { PayloadType, type AgentMessage } from './codec.js';
 import { DataChannel, type DataChannelOptions } from './data-channel.js';
-import { answerEncChallenge, answerHandshakeRequest, parseHandshakeComplete, parseHandshakeRequest, SessionType } from './handshake.js';
-import type { BlockCipher, DataKeyProvider } from './kms.js';
-import { encodeSizePayload, parseExitCodePayload, type ChannelClosed } from './messages.js';
-
-/** Largest input payload per frame; both endpoints stay at ~1 KiB (spec §12 unknowns). */
-const MAX_INPUT_FRAME = 1024;
-/** Control bytes for signals ([P] sessionutil/control_signals_unix.go). */
-const SIGNAL_BYTES: Readonly<Record<string, Buffer>> = {
-  INT: Buffer.from([0x03]),
-  QUIT: Buffer.from([0x1c]),
-  TSTP: Buffer.from([0x1a]),
-};
-const EOT = Buffer.from([0x04]);
+import { SessionType } from './handshake.js';
+import { HandshakeDriver } from './handshake-driver.js';
+import type { DataKeyProvider } from './kms.js';
+import { InputPath } from './input-path.js';
+import type { ChannelClosed } from './messages.js';
+import { OutputGate } from './output-gate.js';
 
 export interface SsmUpstreamOptions {
   readonly ssmSessionId: string;
@@ -53,6 +44,8 @@ export interface SsmUpstreamOptions {
   readonly handshakeTimeoutMs?: number;
   /** write() returns false above this many un-acked input bytes. Default 256 KiB. */
   readonly highWaterBytes?: number;
+  /** Output acked and held while paused, before frames are left un-acked. Default 256 KiB. */
+  readonly pauseBufferBytes?: number;
   /** Bound on the TerminateSession call in close(). Default 5 s. */
   readonly terminateTimeoutMs?: number;
   readonly timers?: Timers;
@@ -64,41 +57,64 @@ type Phase = 'awaiting-first' | 'handshake' | 'ready' | 'ended';
 
 export class SsmUpstream implements Upstream {
   readonly channel: DataChannel;
+  private readonly handshake: HandshakeDriver;
+  /** Holds output until the caller has this Upstream, and while it has paused us. */
+  private readonly output: OutputGate;
+  private readonly input: InputPath;
   private readonly o: SsmUpstreamOptions;
   private readonly timers: Timers;
-  private readonly highWater: number;
   private phase: Phase = 'awaiting-first';
-  private paused = false;
-  private wantDrain = false;
-  private cipher: BlockCipher | null = null;
   private exitCode: number | null = null;
-  private size: { cols: number; rows: number } | null;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private inputEnded = false;
-  private handshakeSteps: Promise<void> = Promise.resolve();
   private cancelPhaseTimer: () => void = () => {};
   private closing: Promise<void> | null = null;
   private closedCalled = false;
-  /** Until the caller holds this Upstream, output is held (un-acked) and the sink is not called. */
-  private gated = true;
-  private heldClose: ChannelClosed | null = null;
   private deferredClosed: { error: GatehouseError | undefined } | null = null;
   private settle: { resolve: () => void; reject: (e: GatehouseError) => void } | null = null;
 
   constructor(options: SsmUpstreamOptions) {
     this.o = options;
     this.timers = options.timers ?? systemTimers;
-    this.highWater = options.highWaterBytes ?? 256 * 1024;
-    this.size = options.pty !== undefined ? { cols: options.pty.cols, rows: options.pty.rows } : null;
     this.channel = new DataChannel({
       ...options.channel,
       logger: options.logger,
       resume: () => options.api.resumeSession(options.ssmSessionId),
       deliver: (m) => this.deliver(m),
-      onAcked: () => this.onAcked(),
+      onAcked: () => this.input.onAcked(),
       onChannelClosed: (c) => this.onChannelClosed(c),
       onFailed: (e) => void this.fail(e),
+    });
+    this.handshake = new HandshakeDriver({
+      context: {
+        sessionId: options.ssmSessionId,
+        targetId: options.targetId,
+        region: options.region,
+        dataKeyProvider: options.dataKeyProvider,
+        acknowledgeChallenge: options.acknowledgeKmsChallenge,
+      },
+      expectKms: options.expectKms,
+      logger: options.logger,
+      send: (type, payload) => this.channel.send(type, payload),
+      onComplete: (message) => this.becomeReady(message !== '' ? message : 'handshake complete'),
+      onFail: (e) => void this.fail(e),
+    });
+    this.output = new OutputGate({
+      sink: options.sink,
+      pauseBufferBytes: options.pauseBufferBytes ?? 256 * 1024,
+      flushReliable: () => this.channel.reliable.flush(),
+      heldInReliable: () => this.channel.reliable.bufferedIncoming,
+      onExitCode: (code) => {
+        this.exitCode = code;
+      },
+      onDeferredClose: (closed) => this.onChannelClosed(closed),
+    });
+    this.input = new InputPath({
+      send: (type, payload) => this.channel.send(type, payload),
+      unackedBytes: () => this.channel.reliable.unackedBytes,
+      cipher: () => this.handshake.cipher,
+      drain: () => options.sink.drain(),
+      logger: options.logger,
+      highWaterBytes: options.highWaterBytes ?? 256 * 1024,
+      size: options.pty !== undefined ? { cols: options.pty.cols, rows: options.pty.rows } : null,
     });
   }
 
@@ -123,64 +139,40 @@ export class SsmUpstream implements Upstream {
 
   /** The caller now holds this Upstream: deliver held output and let the sink hear the end. */
   openGate(): void {
-    if (!this.gated) return;
-    this.gated = false;
-    if (this.deferredClosed !== null && !this.closedCalled) {
-      this.closedCalled = true;
-      this.o.sink.closed(this.deferredClosed.error);
+    if (!this.output.isGated) return;
+    if (this.deferredClosed !== null) {
+      // It ended before the caller had it: report that, not stale output.
+      if (!this.closedCalled) {
+        this.closedCalled = true;
+        this.o.sink.closed(this.deferredClosed.error);
+      }
       return;
     }
-    if (this.heldClose !== null) {
-      const held = this.heldClose;
-      this.heldClose = null;
-      this.channel.reliable.flush();
-      this.onChannelClosed(held);
-      return;
-    }
-    if (!this.paused) this.channel.reliable.flush();
+    this.output.open();
   }
 
   write(chunk: Buffer): boolean {
-    if (this.phase === 'ended' || chunk.length === 0) return true;
-    if (this.phase !== 'ready') {
-      this.pending.push(Buffer.from(chunk));
-      this.pendingBytes += chunk.length;
-      return this.checkWindow(this.pendingBytes);
-    }
-    this.sendInput(chunk);
-    return this.checkWindow(this.channel.reliable.unackedBytes);
+    return this.input.write(chunk);
   }
 
-  /** EOF on a PTY is ^D; AWS-StartInteractiveCommand always runs its command in a PTY. */
   endInput(): void {
-    if (this.inputEnded) return;
-    this.inputEnded = true;
-    this.write(EOT);
+    this.input.endInput();
   }
 
   resize(cols: number, rows: number): void {
-    this.size = { cols, rows };
-    if (this.phase === 'ready') this.channel.send(PayloadType.Size, encodeSizePayload(cols, rows));
+    this.input.resize(cols, rows);
   }
 
-  /** INT, QUIT and TSTP travel as their control bytes; SSM has no way to deliver any other signal. */
   signal(name: string): void {
-    const bytes = SIGNAL_BYTES[name.replace(/^SIG/, '')];
-    if (bytes === undefined) {
-      this.o.logger.warn({ signal: name }, 'ssm: signal cannot be delivered over Session Manager; ignored');
-      return;
-    }
-    this.write(bytes);
+    this.input.signal(name);
   }
 
   pause(): void {
-    this.paused = true;
+    this.output.pause();
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    if (!this.gated) this.channel.reliable.flush();
+    this.output.resume();
   }
 
   close(reason: string): Promise<void> {
@@ -192,29 +184,8 @@ export class SsmUpstream implements Upstream {
 
   /** For an open that failed or was aborted: end everything, but the sink hears nothing (the caller got the rejection). */
   abandon(reason: string): Promise<void> {
-    this.gated = true;
     this.closedCalled = true;
     return this.close(reason);
-  }
-
-  private checkWindow(bytes: number): boolean {
-    if (bytes < this.highWater) return true;
-    this.wantDrain = true;
-    return false;
-  }
-
-  private onAcked(): void {
-    if (this.wantDrain && this.phase === 'ready' && this.channel.reliable.unackedBytes <= this.highWater / 2) {
-      this.wantDrain = false;
-      this.o.sink.drain();
-    }
-  }
-
-  private sendInput(chunk: Buffer): void {
-    for (let at = 0; at < chunk.length; at += MAX_INPUT_FRAME) {
-      const piece = at === 0 && chunk.length <= MAX_INPUT_FRAME ? chunk : chunk.subarray(at, at + MAX_INPUT_FRAME);
-      this.channel.send(PayloadType.Output, this.cipher !== null ? this.cipher.encrypt(piece) : piece);
-    }
   }
 
   private deliver(m: AgentMessage): boolean {
@@ -229,23 +200,9 @@ export class SsmUpstream implements Upstream {
         this.cancelPhaseTimer = this.timers.after(this.o.handshakeTimeoutMs ?? 30_000, () => {
           if (this.phase === 'handshake') void this.fail(new GatehouseError('GH_ERR_SSM', 'SSM handshake timed out'));
         });
-        this.step(() => this.onHandshakeRequest(m.payload));
-        return true;
-      case PayloadType.EncChallengeRequest:
-        this.step(() => {
-          if (this.cipher === null) throw new GatehouseError('GH_ERR_SSM_PROTOCOL', 'EncChallengeRequest before a KMS data key was agreed');
-          this.channel.send(PayloadType.EncChallengeResponse, answerEncChallenge(m.payload, this.cipher));
-        });
-        return true;
-      case PayloadType.HandshakeComplete:
-        this.step(() => {
-          const done = parseHandshakeComplete(m.payload);
-          if (this.o.expectKms && this.cipher === null) throw new GatehouseError('GH_ERR_SSM', 'SSM handshake completed without KMS encryption, which this target requires');
-          this.becomeReady(done.CustomerMessage !== '' ? done.CustomerMessage : 'handshake complete');
-        });
-        return true;
+        return this.handshake.handle(m.payloadType, m.payload);
       default:
-        this.o.logger.debug({ payloadType: m.payloadType }, 'ssm: ignoring payload type');
+        if (!this.handshake.handle(m.payloadType, m.payload)) this.o.logger.debug({ payloadType: m.payloadType }, 'ssm: ignoring payload type');
         return true;
     }
   }
@@ -259,42 +216,19 @@ export class SsmUpstream implements Upstream {
       }
       this.becomeReady(SessionType.StandardStream);
     }
-    if (this.paused || this.gated) return false;
+    if (!this.output.canTake()) return false;
     let payload = m.payload;
-    if (this.cipher !== null) {
+    const cipher = this.handshake.cipher;
+    if (cipher !== null) {
       try {
-        payload = this.cipher.decrypt(payload);
+        payload = cipher.decrypt(payload);
       } catch (err) {
         void this.fail(asGatehouseError(err, 'GH_ERR_SSM_PROTOCOL'));
         return true;
       }
     }
-    if (m.payloadType === PayloadType.Output) this.o.sink.data(payload);
-    else if (m.payloadType === PayloadType.StdErr) this.o.sink.stderr(payload);
-    else this.exitCode = parseExitCodePayload(payload);
+    this.output.take(m.payloadType, payload);
     return true;
-  }
-
-  /** Handshake steps run in order even though the data-key call is asynchronous. */
-  private step(fn: () => void | Promise<void>): void {
-    this.handshakeSteps = this.handshakeSteps.then(async () => {
-      if (this.phase !== 'ended') await fn();
-    }).catch((err: unknown) => this.fail(asGatehouseError(err, 'GH_ERR_SSM_PROTOCOL')));
-  }
-
-  private async onHandshakeRequest(payload: Buffer): Promise<void> {
-    const request = parseHandshakeRequest(payload);
-    this.o.logger.debug({ agentVersion: request.AgentVersion, actions: request.RequestedClientActions.map((a) => a.ActionType) }, 'ssm handshake request');
-    const outcome = await answerHandshakeRequest(payload, {
-      sessionId: this.o.ssmSessionId,
-      targetId: this.o.targetId,
-      region: this.o.region,
-      dataKeyProvider: this.o.dataKeyProvider,
-      acknowledgeChallenge: this.o.acknowledgeKmsChallenge,
-    });
-    this.cipher = outcome.cipher;
-    this.channel.send(PayloadType.HandshakeResponse, outcome.response);
-    if (outcome.error !== null) throw outcome.error;
   }
 
   private becomeReady(why: string): void {
@@ -304,21 +238,17 @@ export class SsmUpstream implements Upstream {
     this.o.logger.debug({ why }, 'ssm session ready');
     this.settle?.resolve();
     this.settle = null;
-    if (this.size !== null) this.channel.send(PayloadType.Size, encodeSizePayload(this.size.cols, this.size.rows));
-    const pending = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    for (const chunk of pending) this.sendInput(chunk);
-    this.onAcked();
+    this.input.start();
   }
 
   private onChannelClosed(closed: ChannelClosed): void {
     if (this.phase === 'ended') return;
-    if (this.gated) {
-      this.heldClose = closed;
-      if (this.settle !== null) void this.fail(new GatehouseError('GH_ERR_SSM', `SSM session closed while starting${closed.output !== '' ? `: ${closed.output}` : ''}`));
+    if (this.settle !== null) {
+      void this.fail(new GatehouseError('GH_ERR_SSM', `SSM session closed while starting${closed.output !== '' ? `: ${closed.output}` : ''}`));
       return;
     }
+    // Output the sink has not taken yet goes first; the gate calls back here when it has.
+    if (this.output.holdClose(closed)) return;
     this.o.logger.info({ output: closed.output }, 'ssm channel_closed');
     this.phase = 'ended';
     this.o.sink.exit({ code: this.exitCode, signal: null });
@@ -338,6 +268,8 @@ export class SsmUpstream implements Upstream {
   private async shutdown(error: GatehouseError | undefined, terminate: boolean): Promise<void> {
     this.phase = 'ended';
     this.cancelPhaseTimer();
+    this.handshake.stop();
+    this.input.stop();
     // A connect() still waiting for the session to settle must not wait forever.
     this.settle?.reject(error ?? new GatehouseError('GH_ERR_UPSTREAM_CONNECT', 'SSM session closed while connecting'));
     this.settle = null;
@@ -345,7 +277,7 @@ export class SsmUpstream implements Upstream {
     if (terminate) work.push(this.terminate());
     await Promise.all(work);
     if (this.closedCalled) return;
-    if (this.gated) {
+    if (this.output.isGated) {
       // The caller does not hold the Upstream yet; openGate() reports the end.
       this.deferredClosed = { error };
       return;
@@ -355,19 +287,6 @@ export class SsmUpstream implements Upstream {
   }
 
   private terminate(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const cancel = this.timers.after(this.o.terminateTimeoutMs ?? 5000, () => {
-        this.o.logger.warn('ssm TerminateSession did not answer in time');
-        resolve();
-      });
-      this.o.api.terminateSession(this.o.ssmSessionId).then(
-        () => { cancel(); resolve(); },
-        (err: unknown) => {
-          cancel();
-          this.o.logger.warn({ err: (err as Error).message }, 'ssm TerminateSession failed');
-          resolve();
-        },
-      );
-    });
+    return terminateWithin(this.o.api, this.o.ssmSessionId, this.o.terminateTimeoutMs ?? 5000, this.timers, this.o.logger);
   }
 }

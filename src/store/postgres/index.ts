@@ -75,7 +75,8 @@ class PostgresStore implements Store {
       await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
       c.release();
     }
-    await this.listen();
+    // Once per store: a second LISTEN connection would deliver every notification twice and leak.
+    if (this.listener === null) await this.listen();
   }
 
   private async listen(): Promise<void> {

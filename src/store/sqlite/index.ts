@@ -38,7 +38,6 @@ class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private stmts: ReturnType<SqliteStore['prepare']> | undefined;
-  private head: ChainHead | undefined;
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -81,12 +80,14 @@ class SqliteStore implements Store {
     return this.stmts;
   }
 
+  /**
+   * Read inside each write transaction, never cached: another connection to the same file (a
+   * second process, a CLI) may have appended since, and sealing on a stale head would fail the
+   * commit or, worse, fork the chain. It is one primary-key lookup.
+   */
   private readHead(): ChainHead {
-    if (this.head === undefined) {
-      const r = this.s.head.get() as Row | undefined;
-      this.head = r === undefined ? GENESIS : { seq: Number(r.seq), hash: String(r.hash) };
-    }
-    return this.head;
+    const r = this.s.head.get() as Row | undefined;
+    return r === undefined ? GENESIS : { seq: Number(r.seq), hash: String(r.hash) };
   }
 
   async commit(work: UnitOfWork, seal: Sealer): Promise<AuditEvent[]> {
@@ -114,12 +115,9 @@ class SqliteStore implements Store {
       return sealed;
     });
     try {
-      const sealed = run();
-      const last = sealed[sealed.length - 1];
-      if (last !== undefined) this.head = { seq: last.seq, hash: last.hash };
-      return sealed;
+      // IMMEDIATE: take the write lock before reading the head, so no other connection appends in between.
+      return run.immediate();
     } catch (err) {
-      this.head = undefined; // re-read after a rollback
       if (err instanceof GatehouseError) throw err;
       throw new GatehouseError('GH_ERR_STORE', `sqlite commit failed: ${(err as Error).message}`, undefined, { cause: err });
     }
@@ -199,7 +197,6 @@ class SqliteStore implements Store {
   }
 
   async eventHead(): Promise<ChainHead> {
-    this.head = undefined;
     return this.readHead();
   }
 

@@ -110,7 +110,8 @@ export class SimAgent {
 
   /** A socket completed the open handshake with a valid token. */
   attach(link: AgentLink): void {
-    if (this.phase === 'ended' || this.phase === 'closing') {
+    // While closing, a resumed socket is still welcome: it carries the last output home.
+    if (this.phase === 'ended') {
       link.close();
       return;
     }
