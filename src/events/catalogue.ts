@@ -2,7 +2,7 @@
  * The event catalogue (Teleport lib/events/codes.go): every event type the broker can write, with a
  * stable code, a severity, the OCSF class it maps to, and a zod schema for its payload. Sinks and
  * the audit chain consume only events from this table; docs/events.md is generated from it
- * (`npm run docs:events`) and a test fails when the two drift.
+ * (`npm run docs`) and a test fails when the two drift.
  */
 import { z } from 'zod';
 

@@ -160,7 +160,10 @@ describe('refusals name why', () => {
     const r = await runSsh(scope, h.target('alice', 'alice:web-evil'), 'echo hi');
     expect(r.code).toBe(255);
     expect(r.stderr).toMatch(/host key mismatch for web-evil .*expected SHA256:\S+, got SHA256:\S+; refusing to connect/);
-    const mismatch = await h.events('upstream.host_key_mismatch');
+    const mismatch = await until(async () => {
+      const m = await h.events('upstream.host_key_mismatch');
+      return m.length > 0 && m;
+    });
     expect(mismatch).toHaveLength(1);
     expect(mismatch[0]?.severity).toBe('critical');
   });
