@@ -10,6 +10,7 @@ import { readEnv } from './config/env.js';
 import type { Config } from './config/load.js';
 import { createLocalConnector } from './connectors/local/index.js';
 import { createSshConnector } from './connectors/ssh/index.js';
+import { awsKmsDataKeyProvider, createSsmConnector, type SsmConnectorOptions } from './connectors/ssm/index.js';
 import type { Connector } from './connectors/types.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import type { TargetKind } from './domain/types.js';
@@ -27,7 +28,9 @@ import type { GatewayServices } from './gateway/services.js';
 import { Directory } from './grants/directory.js';
 import { GrantExpiry } from './grants/expiry.js';
 import { GrantService } from './grants/service.js';
+import { Metrics } from './monitor/metrics.js';
 import { StoreHealth } from './monitor/store-health.js';
+import { HttpServer, sendJson } from './api/http/server.js';
 import { Watchdog } from './monitor/watchdog.js';
 import { recordingPath } from './recording/layout.js';
 import { CastWriter } from './recording/writer.js';
@@ -49,7 +52,7 @@ export interface BrokerOptions {
 
 export interface Broker {
   readonly config: Config;
-  readonly ports: { readonly ssh: number; readonly grpc: number };
+  readonly ports: { readonly ssh: number; readonly grpc: number; readonly http: number | null };
   readonly hostKey: string;
   readonly store: Store;
   readonly events: EventLog;
@@ -58,6 +61,16 @@ export interface Broker {
   readonly log: Logger;
   /** Graceful: ends live sessions with reason `shutdown`, drains sinks, closes the store. */
   close(): Promise<void>;
+}
+
+function ssmOptions(config: Config): Omit<SsmConnectorOptions, 'logger'> {
+  // A mutable copy: the config is frozen, and the AWS SDK annotates the credentials object it is given.
+  const credentials = config.ssm.credentials && { ...config.ssm.credentials };
+  return {
+    ...(config.ssm.endpoint !== undefined && { endpoint: config.ssm.endpoint }),
+    ...(credentials !== undefined && { credentials }),
+    dataKeyProvider: awsKmsDataKeyProvider(credentials),
+  };
 }
 
 export function createLogger(level = readEnv().logLevel ?? 'info'): Logger {
@@ -99,7 +112,9 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
     health.start();
     closers.push(() => health.stop());
 
-    const workers = createSinks(config.sinks).map((sink) => new SinkWorker(sink, store, events, log));
+    const metrics = new Metrics();
+    closers.push(metrics.follow(events));
+    const workers = createSinks(config.sinks).map((sink) => new SinkWorker(sink, store, events, log, { onLag: (name, lag) => metrics.sinkLag.set({ sink: name }, lag) }));
     for (const w of workers) await w.start();
     events.subscribe(() => workers.forEach((w) => w.wake()));
     closers.push(() => Promise.all(workers.map((w) => w.stop())).then(() => undefined));
@@ -113,7 +128,9 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
     const reviews = new ReviewQueue(events, clock, log);
     closers.push(() => reviews.close());
 
-    const connectors: Partial<Record<TargetKind, Connector>> = { ssh: createSshConnector(), local: createLocalConnector(), ...opts.connectors };
+    const ssm = config.targets.some((t) => t.kind === 'ssm') && opts.connectors?.ssm === undefined ? createSsmConnector({ logger: log, ...ssmOptions(config) }) : null;
+    if (ssm) closers.push(() => ssm.dispose());
+    const connectors: Partial<Record<TargetKind, Connector>> = { ssh: createSshConnector(), local: createLocalConnector(), ...(ssm && { ssm }), ...opts.connectors };
     const services: GatewayServices = {
       directory,
       grants,
@@ -156,11 +173,13 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
           },
           onEnded: (s, reason) => {
             registry.delete(s.id);
+            metrics.sessionsActive.set(registry.size);
             unwatch();
             onEnded(s, reason);
           },
         });
         registry.add(session);
+        metrics.sessionsActive.set(registry.size);
         const unwatch = watchdog.watch(session);
         return session;
       },
@@ -175,15 +194,26 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
     const grpcPort = await api.listen(config.listen.grpc.host, config.listen.grpc.port, config.grpc.tls);
     closers.push(() => api.close());
 
-    await events.emit(
-      { type: 'broker.started', ctx: { actor: 'gatehouse' }, data: { version: VERSION, config: config.source } },
-    );
-    log.info({ ssh: sshPort, grpc: grpcPort, store: config.store.kind }, 'gatehouse broker listening');
+    let httpPort: number | null = null;
+    if (config.listen.http !== undefined) {
+      const http = new HttpServer(log);
+      http.route('GET', '/healthz', (_req, res) => sendJson(res, health.healthy ? 200 : 503, { status: health.healthy ? 'ok' : 'store-unreachable', broker: config.brokerId, sessions: registry.size }));
+      http.route('GET', '/metrics', async (_req, res) => {
+        const body = await metrics.registry.metrics();
+        res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
+        res.end(body);
+      });
+      httpPort = await http.listen(config.listen.http.host, config.listen.http.port);
+      closers.push(() => http.close());
+    }
+
+    await events.emit({ type: 'broker.started', ctx: { actor: 'gatehouse' }, data: { version: VERSION, config: config.source } });
+    log.info({ ssh: sshPort, grpc: grpcPort, http: httpPort, store: config.store.kind }, 'gatehouse broker listening');
 
     let closing: Promise<void> | null = null;
     return {
       config,
-      ports: { ssh: sshPort, grpc: grpcPort },
+      ports: { ssh: sshPort, grpc: grpcPort, http: httpPort },
       hostKey: publicLine(hostKeys[0] as Buffer),
       store,
       events,

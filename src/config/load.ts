@@ -29,6 +29,7 @@ export interface Config {
   readonly targets: readonly Target[];
   readonly templates: readonly Template[];
   readonly sinks: readonly SinkConfig[];
+  readonly ssm: { readonly endpoint: string | undefined; readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string } | undefined };
   /** Where the config came from, for logs and `config.loaded` events. */
   readonly source: string;
 }
@@ -187,6 +188,10 @@ function toConfig(c: ParsedConfig, opts: BuildOptions): Config {
     targets,
     templates,
     sinks,
+    ssm: {
+      endpoint: c.ssm.endpoint,
+      credentials: c.ssm.credentials && { accessKeyId: c.ssm.credentials.accessKeyId, secretAccessKey: c.ssm.credentials.secretAccessKey, ...(c.ssm.credentials.sessionToken !== undefined && { sessionToken: c.ssm.credentials.sessionToken }) },
+    },
     source: opts.source,
   };
 }

@@ -69,6 +69,7 @@ const ssmTarget = z.strictObject({
   document: z.string().optional(),
   expect: z.strictObject({ platform: z.string().optional(), tags: z.record(z.string(), z.string()).optional() }).optional(),
   kmsKeyId: z.string().optional(),
+  parameters: z.record(z.string(), z.array(z.string())).optional(),
 });
 
 const localTarget = z.strictObject({
@@ -202,6 +203,17 @@ export const configSchema = z.strictObject({
     })
     .default({ loginGraceTime: 30_000, hostKeys: [] }),
   grpc: z.strictObject({ tls: tlsFiles.optional() }).default({}),
+  /**
+   * AWS Systems Manager: `endpoint` overrides the SSM API endpoint for every ssm target without
+   * its own (VPC endpoint, the simulator). Credentials come from the AWS SDK's default chain
+   * (environment, shared config, instance role) unless `credentials` is set — for labs only.
+   */
+  ssm: z
+    .strictObject({
+      endpoint: z.url().optional(),
+      credentials: z.strictObject({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() }).optional(),
+    })
+    .default({}),
   users: z.array(userSchema).default([]),
   targets: z.array(targetSchema).default([]),
   templates: z.array(templateSchema).default([]),

@@ -38,6 +38,8 @@ export interface SsmTargetSpec {
   readonly expect?: { readonly platform?: string; readonly tags?: Readonly<Record<string, string>> };
   /** KMS key id for the encryption handshake, when the account's preferences set one. */
   readonly kmsKeyId?: string;
+  /** Document parameters (e.g. a fixed `command` for AWS-StartInteractiveCommand). */
+  readonly parameters?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface LocalTargetSpec {

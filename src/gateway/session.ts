@@ -257,9 +257,7 @@ export class LiveSession implements Watched {
   private async refuse(err: GatehouseError): Promise<void> {
     this.state = 'ending';
     this.log.warn({ code: err.code }, err.message);
-    this.relay?.notice(err.message, true);
-    if (this.relay) this.relay.finishClient({ code: BROKER_EXIT, signal: null });
-    else refuseChannel(this.channel, err.message, this.spec.pty !== undefined);
+    refuseChannel(this.channel, `refused: ${err.message}`, this.spec.pty !== undefined);
     await this.recording?.writer.close().catch(() => {});
     const events: EventDraft[] = [{ type: 'session.refused', ctx: this.ctx(), data: { error: err.code, message: err.message } }];
     if (err.code === 'GH_ERR_HOST_KEY_MISMATCH') {

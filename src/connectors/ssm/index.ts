@@ -7,5 +7,6 @@ export { createSsmConnector, planDocument, DEFAULT_SHELL_DOCUMENT, INTERACTIVE_C
 export type { SsmConnector, SsmConnectorOptions, SsmTargetExtras } from './connector.js';
 export type { SsmClientFactory, SsmClientConfig, SsmCredentials } from './api.js';
 export { kmsClientDataKeyProvider } from './kms.js';
+export { awsKmsDataKeyProvider } from './kms-aws.js';
 export type { DataKey, DataKeyProvider, DataKeyRequest, GenerateDataKeyCall } from './kms.js';
 export type { RetryPolicy } from './data-channel.js';

@@ -3,7 +3,7 @@
  *
  * The data key comes from a `DataKeyProvider`, so the handshake never depends on an AWS SDK for
  * KMS: tests and the simulator inject a fake, production wires the real GenerateDataKey (see
- * `kmsClientDataKeyProvider`; @aws-sdk/client-kms is not installed, so the lead passes the call in).
+ * `kmsClientDataKeyProvider`; the AWS SDK adapter is in kms-aws.ts).
  */
 import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import { GatehouseError } from '../../domain/errors.js';
