@@ -254,7 +254,13 @@ export class LiveSession implements Watched {
   }
 
   /** The session never started: tell the responder why, write `session.refused`. */
-  private async refuse(err: GatehouseError): Promise<void> {
+  private refuse(err: GatehouseError): Promise<void> {
+    // Claim the end first: the client closing after our refusal must not write a second event.
+    this.ended ??= this.refuseNow(err);
+    return this.ended;
+  }
+
+  private async refuseNow(err: GatehouseError): Promise<void> {
     this.state = 'ending';
     this.log.warn({ code: err.code }, err.message);
     refuseChannel(this.channel, `refused: ${err.message}`, this.spec.pty !== undefined);
@@ -267,7 +273,6 @@ export class LiveSession implements Watched {
       await this.deps.events.commit({ events });
     } finally {
       this.state = 'ended';
-      this.ended = Promise.resolve();
       this.deps.onEnded(this, 'upstream-error');
     }
   }
