@@ -140,6 +140,7 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
       clock,
       log,
       onAuthenticated: () => {},
+      countLive: async (grantId) => (await store.listSessions({ live: true, grantId })).length,
       guard: createExecGuard({ events, reviews, rules: rulesFor }),
       createSession(spec, channel, connector, onEnded) {
         const session = new LiveSession(spec, channel, {

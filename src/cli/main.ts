@@ -9,18 +9,22 @@ import { grantCommand } from './commands/grant.js';
 import { policyCommand } from './commands/policy.js';
 import { serveCommand } from './commands/serve.js';
 import { sessionsCommand } from './commands/sessions.js';
+import { userCommand } from './commands/user.js';
 import { VERSION } from '../main.js';
 
 const USAGE = `gatehouse ${VERSION} — privileged-access gateway for incident response
 
   gatehouse serve   --config gatehouse.yaml
   gatehouse demo
-  gatehouse grant request  --user U --target T[,T] --incident INC --duration 30m --reason "..." [--template NAME]
+  gatehouse grant request  --user U --target T[,T] --incident INC --duration 30m --reason "..." [--template NAME] [--break-glass]
   gatehouse grant approve  ID [--totp CODE]
   gatehouse grant deny     ID --reason "..."
   gatehouse grant revoke   ID --reason "..."
   gatehouse grant list     [--active] [--incident INC]
   gatehouse grant show     ID
+  gatehouse grant update   ID [--target T[,T]] [--duration D] [--reason "..."]   (voids earlier approvals)
+  gatehouse grant review   ID --notes "..."                                  (after break-glass)
+  gatehouse user enroll-totp USER
   gatehouse sessions list  [--live]
   gatehouse sessions kill  ID --reason "..."
   gatehouse sessions approve-command ID [--note "..."]     (reject-command to refuse)
@@ -39,6 +43,7 @@ const COMMANDS: Record<string, Command> = {
   grant: grantCommand,
   sessions: sessionsCommand,
   policy: policyCommand,
+  user: userCommand,
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -8,7 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { GatehouseError } from '../domain/errors.js';
-import type { Target, Template, User } from '../domain/types.js';
+import type { Role, Target, Template, User } from '../domain/types.js';
 import { compileRules } from '../policy/index.js';
 import { configSchema, type ParsedConfig, type SinkConfig } from './schema.js';
 
@@ -173,6 +173,20 @@ function toConfig(c: ParsedConfig, opts: BuildOptions): Config {
     shellIntegration: t.shellIntegration,
     inspect: t.inspect,
     reviewTimeoutMs: t.reviewTimeout,
+    approvers: t.approvers?.map((a) => ({ count: a.count, ...(a.role !== undefined && { role: a.role as Role }), ...(a.group !== undefined && { group: a.group }) })) ?? (t.approvals > 0 ? [{ count: t.approvals, role: 'approver' as const }] : []),
+    mfa: t.mfa,
+    sourceNetworks: t.sourceNetworks,
+    breakGlass: { allowed: t.breakGlass.allowed, maxDurationMs: t.breakGlass.maxDuration, users: t.breakGlass.users ?? null, targets: t.breakGlass.targets ?? null },
+    idleTimeoutMs: t.idleTimeout ?? null,
+    maxSessions: t.maxSessions ?? null,
+    requestTtlMs: t.requestTtl,
+    anomaly: {
+      deniedCommands: t.anomaly.deniedCommands && { count: t.anomaly.deniedCommands.count, withinMs: t.anomaly.deniedCommands.within, action: t.anomaly.deniedCommands.action },
+      dangerousCommands: t.anomaly.dangerousCommands,
+      outputVolume: t.anomaly.outputVolume && { bytes: t.anomaly.outputVolume.bytes, withinMs: t.anomaly.outputVolume.within, action: t.anomaly.outputVolume.action },
+      newSource: t.anomaly.newSource,
+      outsideNetworks: t.anomaly.outsideNetworks,
+    },
   }));
   const sinks = c.sinks.map((s) => ('file' in s ? { ...s, file: { ...s.file, path: abs(s.file.path) } } : s));
   const tls = c.grpc.tls;

@@ -3,6 +3,7 @@
  * documented here with its type, default and meaning; docs/config.md is written from the same text.
  * Unknown keys are errors: a typo in a security setting must not silently fall back to a default.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
 import { ROLES } from '../domain/types.js';
@@ -94,6 +95,40 @@ export const targetSchema = z
 
 const rules = z.array(z.string().min(1)).default([]);
 
+const action = z.enum(['alert', 'kill', 'revoke']);
+
+const approverSchema = z
+  .strictObject({ count: z.number().int().min(1).max(10).default(1), role: z.enum(ROLES as [string, ...string[]]).optional(), group: z.string().min(1).optional() })
+  .refine((a) => (a.role === undefined) !== (a.group === undefined), 'an approver requirement names exactly one of role, group');
+
+const cidr = z.string().refine((v) => {
+  const m = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(v);
+  if (!m) return false;
+  const bits = Number(m[2]);
+  return isIP(m[1] as string) === 4 ? bits <= 32 : isIP(m[1] as string) === 6 ? bits <= 128 : false;
+}, 'expected a CIDR such as 10.0.0.0/8 or fd00::/8');
+
+export const ANOMALY_DEFAULTS = {
+  deniedCommands: { count: 5, within: 60_000, action: 'alert' as const },
+  dangerousCommands: { action: 'alert' as const },
+  outputVolume: { bytes: 200 * 1024 * 1024, within: 60_000, action: 'alert' as const },
+  newSource: { action: 'alert' as const },
+  outsideNetworks: { action: 'alert' as const },
+};
+
+const anomalySchema = z.strictObject({
+  /** N denied commands within T in one session. */
+  deniedCommands: z.strictObject({ count: z.number().int().min(1), within: duration, action }).nullable().default(ANOMALY_DEFAULTS.deniedCommands),
+  /** Known-dangerous commands even when allowed: disabling history or audit, fetch-and-run, reverse shells. */
+  dangerousCommands: z.strictObject({ action }).nullable().default(ANOMALY_DEFAULTS.dangerousCommands),
+  /** More than `bytes` of output within `within` (bulk exfiltration). */
+  outputVolume: z.strictObject({ bytes: z.number().int().min(1024), within: duration, action }).nullable().default(ANOMALY_DEFAULTS.outputVolume),
+  /** A second concurrent session on the grant from a new address. */
+  newSource: z.strictObject({ action }).nullable().default(ANOMALY_DEFAULTS.newSource),
+  /** A connection from outside `sourceNetworks` (it is refused; the action adds a kill or revoke of the rest). */
+  outsideNetworks: z.strictObject({ action }).nullable().default(ANOMALY_DEFAULTS.outsideNetworks),
+});
+
 export const templateSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/),
   /** Distinct approvers needed; never the requester. 0 only makes sense for sandboxes. */
@@ -117,6 +152,34 @@ export const templateSchema = z.strictObject({
   inspect: z.boolean().default(true),
   /** How long a command held for review waits for a watcher before it is denied. */
   reviewTimeout: duration.default(300_000),
+  /**
+   * Who must approve, as distinct people: `[{ count: 1, role: approver }, { count: 1, group: security }]`.
+   * Overrides `approvals` (which means `[{ count: N, role: approver }]`). One person fills one slot.
+   */
+  approvers: z.array(approverSchema).min(1).optional(),
+  /** TOTP at approval (`--totp`) and/or at session start (keyboard-interactive). */
+  mfa: z.strictObject({ approve: z.boolean().default(false), session: z.boolean().default(false) }).default({ approve: false, session: false }),
+  /** CIDRs the responder may connect from (IPv4/IPv6); empty = anywhere. */
+  sourceNetworks: z.array(cidr).default([]),
+  /** Break-glass: active at once without approval, capped short, loud, reviewed afterwards. */
+  breakGlass: z
+    .strictObject({
+      allowed: z.boolean().default(false),
+      maxDuration: duration.default(900_000),
+      /** Users who may break glass under this template (default: any responder). */
+      users: z.array(z.string()).optional(),
+      /** Targets (names or globs) break-glass may reach (default: the template's targets). */
+      targets: z.array(z.string()).optional(),
+    })
+    .default({ allowed: false, maxDuration: 900_000 }),
+  /** A session with no input and no output this long is ended (reason idle). */
+  idleTimeout: duration.optional(),
+  /** Most concurrent sessions per grant. */
+  maxSessions: z.number().int().min(1).max(1000).optional(),
+  /** A pending request not approved within this long expires (and cannot be revived). */
+  requestTtl: duration.default(86_400_000),
+  /** Anomaly detectors; each fires `anomaly.detected` and then alerts, kills the session, or revokes the grant. */
+  anomaly: anomalySchema.default(ANOMALY_DEFAULTS),
 });
 
 const sinkFilter = {

@@ -86,6 +86,32 @@ export interface Template {
   readonly inspect: boolean;
   /** A command held for review is denied after this long without a watcher's decision. */
   readonly reviewTimeoutMs: number;
+  /** Distinct people needed, by role or group (`approvals: N` becomes N × role approver). */
+  readonly approvers: readonly ApproverRequirement[];
+  readonly mfa: { readonly approve: boolean; readonly session: boolean };
+  /** CIDRs responders may connect from; empty means anywhere. */
+  readonly sourceNetworks: readonly string[];
+  readonly breakGlass: { readonly allowed: boolean; readonly maxDurationMs: number; readonly users: readonly string[] | null; readonly targets: readonly string[] | null };
+  readonly idleTimeoutMs: number | null;
+  readonly maxSessions: number | null;
+  readonly requestTtlMs: number;
+  readonly anomaly: AnomalyConfig;
+}
+
+export interface ApproverRequirement {
+  readonly count: number;
+  readonly role?: Role;
+  readonly group?: string;
+}
+
+export type AnomalyAction = 'alert' | 'kill' | 'revoke';
+
+export interface AnomalyConfig {
+  readonly deniedCommands: { readonly count: number; readonly withinMs: number; readonly action: AnomalyAction } | null;
+  readonly dangerousCommands: { readonly action: AnomalyAction } | null;
+  readonly outputVolume: { readonly bytes: number; readonly withinMs: number; readonly action: AnomalyAction } | null;
+  readonly newSource: { readonly action: AnomalyAction } | null;
+  readonly outsideNetworks: { readonly action: AnomalyAction } | null;
 }
 
 export type GrantState = 'pending' | 'active' | 'expired' | 'revoked' | 'denied';

@@ -56,6 +56,7 @@ export const CATALOGUE = {
   'grant.revoked': spec('GH1005', 'warning', ACCESS(2, 'Revoke Privileges'), 'A grant was revoked before expiry.', z.object({ reason: z.string() })),
   'grant.break_glass': spec('GH1006', 'critical', ACCESS(1, 'Assign Privileges'), 'A break-glass grant was activated without approval; it must be reviewed.', grantData),
   'grant.reviewed': spec('GH1007', 'notice', ACCESS(99, 'Other'), 'An approver recorded the review of a break-glass grant.', z.object({ notes: z.string() })),
+  'grant.updated': spec('GH1009', 'notice', ACCESS(99, 'Other'), 'The requester changed a pending grant; approvals given before the change no longer count.', z.object({ targets: z.array(z.string()), durationMs: z.number(), reason: z.string(), approvalsVoided: z.number() })),
   'grant.approval_refused': spec('GH1008', 'warning', ACCESS(99, 'Other'), 'An approval attempt was refused (self-approval, alias, bad MFA, wrong state).', z.object({ error: z.string(), message: z.string() })),
   // sessions (2xxx)
   'session.start': spec('GH2000', 'notice', SSH(1, 'Logon'), 'A session opened on a target under a grant.', z.object({ kind: z.enum(['shell', 'exec']), command: z.string().nullable(), recording: z.string().nullable(), term: z.string().nullable() })),

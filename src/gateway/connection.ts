@@ -6,9 +6,10 @@
 import type { AuthContext, Connection, ServerChannel } from 'ssh2';
 import ssh2 from 'ssh2';
 
-import { asGatehouseError, type ErrorCode } from '../domain/errors.js';
+import { asGatehouseError, type ErrorCode, type GatehouseError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import type { Target } from '../domain/types.js';
+import type { Target, Template } from '../domain/types.js';
+import { networkMatcher } from '../grants/networks.js';
 import type { Coverage } from '../grants/rules.js';
 import { keyId } from '../grants/directory.js';
 import { handleSessionChannel, type ChannelHandle, type StartRequest } from './channel.js';
@@ -20,11 +21,16 @@ const { utils } = ssh2;
 
 const MAX_CHANNELS = 10;
 const IDLE_DISCONNECT_MS = 500;
+const MAX_MFA_ATTEMPTS = 3;
 
 export class ConnectionContext {
   route: Route | null = null;
   authenticated = false;
   private firstName: string | null = null;
+  private keyVerified = false;
+  /** The grant whose template asked for a TOTP at session start, while the prompt is pending. */
+  private mfaGrant: string | null = null;
+  private mfaAttempts = 0;
   private coverage: Promise<Coverage> | null = null;
   private resolved: Coverage | null = null;
   private readonly sessions = new Set<LiveSession>();
@@ -68,7 +74,8 @@ export class ConnectionContext {
       this.route = parsed.route;
     }
     const route = this.route;
-    if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
+    if (ctx.method === 'keyboard-interactive' && this.keyVerified && this.mfaGrant !== null) return this.promptTotp(ctx, this.mfaGrant);
+    if (ctx.method !== 'publickey') return ctx.reject(this.keyVerified && this.mfaGrant !== null ? ['keyboard-interactive'] : ['publickey']);
     const user = this.svc.directory.get(route.user);
     const blob = ctx.key.data.toString('base64');
     const line = user && this.svc.directory.userKey(user.name, blob);
@@ -83,9 +90,44 @@ export class ConnectionContext {
       this.refusedOnce('GH_ERR_UNAUTHENTICATED', `bad signature for ${route.user}`);
       return ctx.reject(['publickey']);
     }
+    this.keyVerified = true;
+    // MFA at session start: when the grant's template asks, the key alone is a partial success
+    // and the client must also answer a TOTP prompt (keyboard-interactive).
+    const cov = await this.resolve();
+    if (cov.ok && this.svc.grants.template(cov.grant.template)?.mfa.session) {
+      this.mfaGrant = cov.grant.id;
+      return ctx.reject(['keyboard-interactive'], true);
+    }
+    this.succeed(ctx);
+  }
+
+  private succeed(ctx: AuthContext): void {
     this.authenticated = true;
     this.svc.onAuthenticated(this);
     ctx.accept();
+  }
+
+  private promptTotp(ctx: AuthContext, grantId: string): void {
+    const route = this.route as Route;
+    if (++this.mfaAttempts > MAX_MFA_ATTEMPTS) {
+      this.refused('GH_ERR_MFA_INVALID', `too many wrong one-time codes for ${route.user}`, grantId);
+      return ctx.reject([]);
+    }
+    if (ctx.method !== 'keyboard-interactive') return ctx.reject(['keyboard-interactive']);
+    ctx.prompt([{ prompt: 'One-time code: ', echo: false }], 'Gatehouse', `Grant ${grantId} requires a one-time code (TOTP) to open a session on ${route.target}.`, (answers) => {
+      const code = (answers[0] ?? '').trim();
+      this.svc.grants.verifySessionMfa(route.user, code).then(
+        () => this.succeed(ctx),
+        (err: unknown) => {
+          this.refused((err as GatehouseError).code ?? 'GH_ERR_MFA_INVALID', `session MFA failed for ${route.user}: ${(err as Error).message}`, grantId);
+          try {
+            ctx.reject(['keyboard-interactive']);
+          } catch {
+            // client gone
+          }
+        },
+      );
+    });
   }
 
   private authFailed(ctx: AuthContext, err: unknown): void {
@@ -155,6 +197,12 @@ export class ConnectionContext {
         this.refused('GH_ERR_UNKNOWN_TEMPLATE', `template ${cov.grant.template} is not configured`, cov.grant.id);
         return;
       }
+      const admitted = await this.admit(template, cov.grant.id);
+      if (admitted !== null) {
+        refuseChannel(channel, `refused: ${admitted.message}`, pty);
+        this.refused(admitted.code, admitted.message, cov.grant.id);
+        return;
+      }
       const connector = this.svc.connectors[target.kind];
       if (connector === undefined) {
         refuseChannel(channel, `refused: no ${target.kind} connector on this broker`, pty);
@@ -176,6 +224,18 @@ export class ConnectionContext {
       resize: (cols, rows) => session?.resize(cols, rows),
       signal: (name) => session?.signal(name),
     };
+  }
+
+  /** The template's limits on where from and how many: null when the session may start. */
+  private async admit(template: Template, grantId: string): Promise<{ code: ErrorCode; message: string } | null> {
+    const ip = this.source.slice(0, this.source.lastIndexOf(':'));
+    if (!networkMatcher(template.sourceNetworks)(ip)) {
+      return { code: 'GH_ERR_SOURCE_NETWORK', message: `connections from ${ip} are outside the networks template ${template.name} allows (${template.sourceNetworks.join(', ')})` };
+    }
+    if (template.maxSessions !== null && (await this.svc.countLive(grantId)) >= template.maxSessions) {
+      return { code: 'GH_ERR_SESSION_LIMIT', message: `grant ${grantId} already has its maximum of ${template.maxSessions} concurrent session(s)` };
+    }
+    return null;
   }
 
   /** Called by the session when it has ended. */

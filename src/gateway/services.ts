@@ -27,4 +27,6 @@ export interface GatewayServices {
    */
   readonly guard?: (spec: SessionSpec, channel: ServerChannel) => Promise<GuardResult>;
   onAuthenticated(conn: ConnectionContext): void;
+  /** Live sessions on a grant, across brokers (for `maxSessions`). */
+  countLive(grantId: string): Promise<number>;
 }

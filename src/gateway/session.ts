@@ -56,6 +56,7 @@ export interface SessionDeps {
 }
 
 const BROKER_EXIT = 255;
+const ZERO_STATS = { bytesIn: 0, bytesOut: 0 } as const;
 
 /** A running inspector, as the session sees it. */
 export interface Inspection {
@@ -105,6 +106,11 @@ export class LiveSession implements Watched {
   resize(cols: number, rows: number): void {
     this.relay?.resize(cols, rows);
     this.inspection?.resize(cols, rows);
+  }
+
+  /** Bytes relayed so far (client → target, target → client); cheap to read, for idle and volume checks. */
+  get stats(): { readonly bytesIn: number; readonly bytesOut: number } {
+    return this.relay?.stats ?? ZERO_STATS;
   }
 
   /** Seconds since the session started: the recording's clock, for markers and the command index. */
@@ -212,6 +218,8 @@ export class LiveSession implements Watched {
     const brokerEnded = reason !== 'exit' && reason !== 'client-closed';
     if (message !== undefined) this.relay?.notice(message, brokerEnded);
     const upstreamClosed = this.upstream?.close(reason) ?? Promise.resolve();
+    // An anomaly kill stops the target side first: nothing more runs there while we tell the client.
+    if (reason === 'anomaly') await upstreamClosed;
     this.relay?.finishClient(brokerEnded ? { code: BROKER_EXIT, signal: null } : this.exitStatus);
     await upstreamClosed;
     await this.relay?.flushed();

@@ -1,5 +1,6 @@
 /**
- * Flips active grants to `expired` at their deadline (bookkeeping and the `grant.expired` event).
+ * Flips active grants to `expired` at their deadline (bookkeeping and the `grant.expired` event),
+ * and pending requests at the end of their template's request lifetime.
  * Sessions do not wait for this: the watchdog ends them on its own timer at the same deadline.
  * Every broker arms these timers; the grant's version makes sure only one of them writes.
  */
@@ -23,12 +24,24 @@ export class GrantExpiry {
 
   async start(): Promise<void> {
     this.unsubscribe = this.events.subscribe((e) => {
-      if (e.type === 'grant.activated' && e.grantId !== null) this.arm(e.grantId, Date.parse(String(e.data.expiresAt)));
-      else if ((e.type === 'grant.revoked' || e.type === 'grant.expired') && e.grantId !== null) this.disarm(e.grantId);
+      if (e.grantId === null) return;
+      if (e.type === 'grant.activated') {
+        this.disarm(e.grantId); // the request timer, if any
+        this.arm(e.grantId, Date.parse(String(e.data.expiresAt)));
+      } else if (e.type === 'grant.requested') {
+        this.arm(e.grantId, Date.parse(e.time) + this.requestTtl(String(e.data.template)));
+      } else if (e.type === 'grant.revoked' || e.type === 'grant.expired' || e.type === 'grant.denied') {
+        this.disarm(e.grantId);
+      }
     });
-    for (const g of await this.store.listGrants({ states: ['active'], limit: 100_000 })) {
-      if (g.expiresAt !== null) this.arm(g.id, g.expiresAt);
+    for (const g of await this.store.listGrants({ states: ['active', 'pending'], limit: 100_000 })) {
+      if (g.state === 'active' && g.expiresAt !== null) this.arm(g.id, g.expiresAt);
+      else if (g.state === 'pending') this.arm(g.id, g.requestedAt + this.requestTtl(g.template));
     }
+  }
+
+  private requestTtl(template: string): number {
+    return this.grants.template(template)?.requestTtlMs ?? 86_400_000;
   }
 
   private arm(id: string, at: number): void {

@@ -8,25 +8,19 @@ import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import { formatDuration } from '../domain/duration.js';
 import { GatehouseError } from '../domain/errors.js';
-import { newId } from '../domain/ids.js';
-import type { Grant, Role, Target, Template } from '../domain/types.js';
+import type { Grant, Role, Target, Template, User } from '../domain/types.js';
 import type { EventLog } from '../events/log.js';
 import type { EventContext, EventDraft } from '../events/types.js';
 import type { GrantFilter, Store } from '../store/ports.js';
 import type { Directory } from './directory.js';
 import { verifyTotpOnce } from './mfa.js';
-import { effectiveState, findCoveringGrant, grantContentHash, validateIncident, validateReason, validApprovals, type Coverage } from './rules.js';
+import { adds, describeSlots, filled, slotsOf } from './approvals.js';
+import { buildRequest, checkDuration, resolveTargets, type GrantRequest, type RequestContext } from './request.js';
+import type { TicketProvider } from './tickets.js';
+import { effectiveState, findCoveringGrant, grantContentHash, validateReason, validApprovals, type Coverage } from './rules.js';
 import { templateCovers } from './targets.js';
 
-export interface GrantRequest {
-  readonly user: string;
-  readonly targets: readonly string[];
-  readonly incident: string;
-  readonly durationMs: number;
-  readonly reason: string;
-  readonly template?: string | undefined;
-  readonly breakGlass?: boolean | undefined;
-}
+export type { GrantRequest } from './request.js';
 
 export interface GrantServiceDeps {
   readonly store: Store;
@@ -36,6 +30,8 @@ export interface GrantServiceDeps {
   readonly templates: readonly Template[];
   readonly clock: Clock;
   readonly log: Logger;
+  /** Validates incident ids at request time; absent means any well-formed id is accepted. */
+  readonly tickets?: TicketProvider;
 }
 
 const MAX_CONFLICT_RETRIES = 5;
@@ -44,9 +40,12 @@ export class GrantService {
   private readonly targets: Map<string, Target>;
   private readonly templates: Map<string, Template>;
 
+  private readonly rc: RequestContext;
+
   constructor(private readonly d: GrantServiceDeps) {
     this.targets = new Map(d.targets.map((t) => [t.name, t]));
     this.templates = new Map(d.templates.map((t) => [t.name, t]));
+    this.rc = { directory: d.directory, targets: this.targets, templates: this.templates };
   }
 
   template(name: string): Template | undefined {
@@ -67,58 +66,42 @@ export class GrantService {
   }
 
   async request(caller: string, req: GrantRequest, source?: string): Promise<Grant> {
-    const { directory } = this.d;
-    if (caller !== req.user && !directory.hasRole(caller, 'admin')) {
-      throw new GatehouseError('GH_ERR_FORBIDDEN', `${caller} may request access only for themselves`);
-    }
-    const user = directory.get(req.user);
-    if (user === undefined) throw new GatehouseError('GH_ERR_UNKNOWN_USER', `no user ${req.user}`);
-    if (!user.roles.includes('responder')) throw new GatehouseError('GH_ERR_FORBIDDEN', `${req.user} does not hold the responder role`);
-    validateIncident(req.incident);
-    validateReason(req.reason);
-    if (req.targets.length === 0) throw new GatehouseError('GH_ERR_BAD_INPUT', 'at least one target is required');
-    const targets = [...new Set(req.targets)].map((name) => {
-      const t = this.targets.get(name);
-      if (t === undefined) throw new GatehouseError('GH_ERR_UNKNOWN_TARGET', `no target ${JSON.stringify(name)} in the inventory`);
-      return t;
-    });
-    const template = this.pickTemplate(req.template, targets);
-    if (!Number.isSafeInteger(req.durationMs) || req.durationMs <= 0) throw new GatehouseError('GH_ERR_BAD_DURATION', 'the duration must be positive');
-    if (req.durationMs > template.maxDurationMs) {
-      throw new GatehouseError('GH_ERR_DURATION_CAP', `template ${template.name} allows at most ${fmt(template.maxDurationMs)}, asked for ${fmt(req.durationMs)}`);
-    }
-    if (req.breakGlass) throw new GatehouseError('GH_ERR_BREAK_GLASS', 'break-glass is not enabled on this broker');
-
-    const now = this.d.clock.now();
-    let grant: Grant = {
-      id: newId('g'),
-      user: req.user,
-      targets: targets.map((t) => t.name),
-      incident: req.incident,
-      template: template.name,
-      reason: req.reason.trim(),
-      durationMs: req.durationMs,
-      breakGlass: false,
-      state: 'pending',
-      requestedAt: now,
-      requestedBy: caller,
-      approvals: [],
-      approvedAt: null,
-      expiresAt: null,
-      endedAt: null,
-      endReason: null,
-      endedBy: null,
-      reviewRequired: false,
-      version: 1,
-    };
-    const ctx = this.ctx(grant, caller, source);
-    const events: EventDraft[] = [{ type: 'grant.requested', ctx, data: { targets: [...grant.targets], template: template.name, durationMs: grant.durationMs, reason: grant.reason, breakGlass: false } }];
-    if (template.approvals === 0) {
-      grant = { ...grant, state: 'active', approvedAt: now, expiresAt: now + grant.durationMs };
-      events.push({ type: 'grant.activated', ctx, data: { expiresAt: iso(grant.expiresAt), approvers: [] } });
-    }
+    const { grant, events } = buildRequest(this.rc, caller, req, this.d.clock.now(), source ?? null);
+    await this.d.tickets?.checkOpen(grant.incident);
     await this.d.events.commit({ grants: [{ grant, expectVersion: null }], events });
     return grant;
+  }
+
+  /**
+   * The requester changes a pending grant (targets, duration, reason). Approvals already given
+   * were bound to the old content and stop counting: the new content needs its own approvals.
+   */
+  async update(caller: string, id: string, change: { targets?: readonly string[]; durationMs?: number; reason?: string }, source?: string): Promise<Grant> {
+    return this.mutate(id, caller, source, (g, now) => {
+      if (!this.d.directory.samePerson(caller, g.requestedBy) && !this.d.directory.samePerson(caller, g.user)) throw new GatehouseError('GH_ERR_FORBIDDEN', `only the requester may change grant ${g.id}`);
+      if (g.state !== 'pending') throw new GatehouseError('GH_ERR_GRANT_STATE', `grant ${g.id} is ${effectiveState(g, now)}; only a pending request can change`);
+      const targets = change.targets ? resolveTargets(this.rc, change.targets) : resolveTargets(this.rc, g.targets);
+      const template = this.templateOf(g);
+      const outside = targets.filter((t) => !templateCovers(template, t));
+      if (outside.length > 0) throw new GatehouseError('GH_ERR_TARGET_SCOPE', `template ${template.name} does not cover ${outside.map((t) => t.name).join(', ')}`);
+      const durationMs = change.durationMs ?? g.durationMs;
+      checkDuration(template, durationMs, false);
+      if (change.reason !== undefined) validateReason(change.reason);
+      const next: Grant = { ...g, targets: targets.map((t) => t.name), durationMs, reason: change.reason?.trim() ?? g.reason };
+      const voided = g.approvals.length - validApprovals(next).length;
+      return { next, events: [{ type: 'grant.updated', ctx: this.ctx(next, caller, source), data: { targets: [...next.targets], durationMs, reason: next.reason, approvalsVoided: voided } }] };
+    });
+  }
+
+  /** An approver records the review a break-glass grant requires. */
+  async review(caller: string, id: string, notes: string, source?: string): Promise<Grant> {
+    validateReason(notes);
+    return this.mutate(id, caller, source, (g) => {
+      this.require(caller, ['approver', 'admin']);
+      if (!g.reviewRequired) throw new GatehouseError('GH_ERR_GRANT_STATE', `grant ${g.id} needs no review`);
+      if (this.d.directory.samePerson(caller, g.user) || this.d.directory.samePerson(caller, g.requestedBy)) throw new GatehouseError('GH_ERR_SELF_APPROVAL', `${caller} cannot review their own break-glass access`);
+      return { next: { ...g, reviewRequired: false }, events: [{ type: 'grant.reviewed', ctx: this.ctx(g, caller, source), data: { notes: notes.trim() } }] };
+    });
   }
 
   /**
@@ -126,21 +109,30 @@ export class GrantService {
    * (and the approval is marked `mfa`); a wrong or replayed code refuses the approval.
    */
   async approve(caller: string, id: string, opts: { totp?: string } = {}, source?: string): Promise<Grant> {
+    const pre = await this.d.store.getGrant(id);
+    const approver = this.d.directory.get(caller);
     let mfa = false;
-    if (opts.totp !== undefined) {
-      const approver = this.d.directory.get(caller);
+    if (pre !== undefined && approver !== undefined && (opts.totp !== undefined || this.template(pre.template)?.mfa.approve)) {
       try {
-        if (approver === undefined) throw new GatehouseError('GH_ERR_FORBIDDEN', `no user ${caller}`);
         await verifyTotpOnce(this.d.store, approver, opts.totp, this.d.clock.now());
       } catch (err) {
-        const g = await this.d.store.getGrant(id);
-        if (g && err instanceof GatehouseError) await this.d.events.emit({ type: 'grant.approval_refused', ctx: this.ctx(g, caller, source), data: { error: err.code, message: err.message } });
+        if (err instanceof GatehouseError) await this.d.events.emit({ type: 'grant.approval_refused', ctx: this.ctx(pre, caller, source), data: { error: err.code, message: err.message } });
         throw err;
       }
       mfa = true;
     }
     return this.mutate(id, caller, source, (g, now) => {
       this.require(caller, ['approver']);
+      const template = this.templateOf(g);
+      if (g.state === 'pending' && now >= g.requestedAt + template.requestTtlMs) {
+        // A request left too long expires; it cannot be revived by a late approval.
+        const next: Grant = { ...g, state: 'expired', endedAt: now, endReason: 'request expired before approval', endedBy: null };
+        return {
+          next,
+          events: [{ type: 'grant.expired', ctx: this.ctx(g, null, source), data: { expiresAt: iso(g.requestedAt + template.requestTtlMs) } }],
+          error: new GatehouseError('GH_ERR_GRANT_STATE', `grant ${g.id} expired before approval (requests live ${formatDuration(template.requestTtlMs)})`),
+        };
+      }
       if (g.state !== 'pending') throw new GatehouseError('GH_ERR_GRANT_STATE', `grant ${g.id} is ${effectiveState(g, now)}, not pending`);
       if (this.d.directory.samePerson(caller, g.user) || this.d.directory.samePerson(caller, g.requestedBy)) {
         throw new GatehouseError('GH_ERR_SELF_APPROVAL', `${caller} cannot approve grant ${g.id}: it is their own request`);
@@ -149,18 +141,22 @@ export class GrantService {
       if (valid.some((a) => this.d.directory.samePerson(a.by, caller))) {
         throw new GatehouseError('GH_ERR_DUPLICATE_APPROVAL', `${caller} has already approved grant ${g.id}`);
       }
-      const template = this.templateOf(g);
+      const slots = slotsOf(template.approvers);
+      const current = valid.map((a) => this.d.directory.get(a.by)).filter((u): u is User => u !== undefined);
+      const me = this.d.directory.get(caller) as User;
+      if (!adds(slots, current, me)) {
+        throw new GatehouseError('GH_ERR_FORBIDDEN', `${caller} fills none of the approvals grant ${g.id} still needs (${describeSlots(template.approvers)})`);
+      }
       const approvals = [...valid, { by: caller, at: now, contentHash: grantContentHash(g), mfa }];
-      const needed = Math.max(1, template.approvals);
       const ctx = this.ctx(g, caller, source);
-      const events: EventDraft[] = [{ type: 'grant.approved', ctx, data: { approvals: approvals.length, needed, mfa } }];
+      const events: EventDraft[] = [{ type: 'grant.approved', ctx, data: { approvals: approvals.length, needed: slots.length, mfa } }];
       let next: Grant = { ...g, approvals };
-      if (approvals.length >= needed) {
+      if (filled(slots, [...current, me]) >= slots.length) {
         next = { ...next, state: 'active', approvedAt: now, expiresAt: now + g.durationMs };
         events.push({ type: 'grant.activated', ctx, data: { expiresAt: iso(next.expiresAt), approvers: approvals.map((a) => a.by) } });
       }
       return { next, events };
-    });
+    }, true);
   }
 
   async deny(caller: string, id: string, reason: string, source?: string): Promise<Grant> {
@@ -186,18 +182,30 @@ export class GrantService {
     });
   }
 
-  /** Marks an active grant expired once its deadline has passed (the expiry timer calls this). */
+  /**
+   * Marks a grant expired once its deadline has passed (the expiry timer calls this): an active
+   * grant at expiresAt, a pending request at requestedAt + the template's requestTtl.
+   */
   async expire(id: string): Promise<Grant | undefined> {
     try {
       return await this.mutate(id, 'gatehouse', undefined, (g, now) => {
-        if (g.state !== 'active' || g.expiresAt === null || now < g.expiresAt) throw new GatehouseError('GH_ERR_GRANT_STATE', 'not due');
-        const next: Grant = { ...g, state: 'expired', endedAt: g.expiresAt, endReason: 'expired', endedBy: null };
-        return { next, events: [{ type: 'grant.expired', ctx: this.ctx(g, null, undefined), data: { expiresAt: iso(g.expiresAt) } }] };
+        const ttl = this.templates.get(g.template)?.requestTtlMs ?? Infinity;
+        const deadline = g.state === 'active' ? g.expiresAt : g.state === 'pending' ? g.requestedAt + ttl : null;
+        if (deadline === null || now < deadline) throw new GatehouseError('GH_ERR_GRANT_STATE', 'not due');
+        const next: Grant = { ...g, state: 'expired', endedAt: deadline, endReason: g.state === 'pending' ? 'request expired before approval' : 'expired', endedBy: null };
+        return { next, events: [{ type: 'grant.expired', ctx: this.ctx(g, null, undefined), data: { expiresAt: iso(deadline) } }] };
       });
     } catch (err) {
       if (err instanceof GatehouseError && err.code === 'GH_ERR_GRANT_STATE') return undefined;
       throw err;
     }
+  }
+
+  /** Verifies a TOTP code at session start (keyboard-interactive) and burns it. */
+  async verifySessionMfa(user: string, code: string): Promise<void> {
+    const u = this.d.directory.get(user);
+    if (u === undefined) throw new GatehouseError('GH_ERR_UNKNOWN_USER', `no user ${user}`);
+    await verifyTotpOnce(this.d.store, u, code, this.d.clock.now());
   }
 
   /** The grant that lets `user` onto `target` now, or a one-line refusal naming why. */
@@ -206,15 +214,21 @@ export class GrantService {
     return findCoveringGrant(grants, user, target, this.d.clock.now(), grantId);
   }
 
-  private async mutate(id: string, caller: string, source: string | undefined, change: (g: Grant, now: number) => { next: Grant; events: EventDraft[] }): Promise<Grant> {
+  private async mutate(
+    id: string,
+    caller: string,
+    source: string | undefined,
+    change: (g: Grant, now: number) => { next: Grant; events: EventDraft[]; error?: GatehouseError },
+    approval = false,
+  ): Promise<Grant> {
     for (let attempt = 0; ; attempt++) {
       const g = await this.d.store.getGrant(id);
       if (g === undefined || (caller !== 'gatehouse' && !this.canSee(caller, g))) throw new GatehouseError('GH_ERR_GRANT_NOT_FOUND', `no grant ${id}`);
-      let result: { next: Grant; events: EventDraft[] };
+      let result: { next: Grant; events: EventDraft[]; error?: GatehouseError };
       try {
         result = change(g, this.d.clock.now());
       } catch (err) {
-        if (err instanceof GatehouseError && caller !== 'gatehouse' && ['GH_ERR_SELF_APPROVAL', 'GH_ERR_DUPLICATE_APPROVAL', 'GH_ERR_FORBIDDEN', 'GH_ERR_MFA_INVALID', 'GH_ERR_MFA_REQUIRED'].includes(err.code)) {
+        if (approval && err instanceof GatehouseError) {
           await this.d.events.emit({ type: 'grant.approval_refused', ctx: this.ctx(g, caller, source), data: { error: err.code, message: err.message } });
         }
         throw err;
@@ -222,25 +236,13 @@ export class GrantService {
       const next = { ...result.next, version: g.version + 1 };
       try {
         await this.d.events.commit({ grants: [{ grant: next, expectVersion: g.version }], events: result.events });
-        return next;
       } catch (err) {
         if (err instanceof GatehouseError && err.code === 'GH_ERR_CONFLICT' && attempt < MAX_CONFLICT_RETRIES) continue;
         throw err;
       }
+      if (result.error) throw result.error;
+      return next;
     }
-  }
-
-  private pickTemplate(name: string | undefined, targets: readonly Target[]): Template {
-    if (name !== undefined) {
-      const t = this.templates.get(name);
-      if (t === undefined) throw new GatehouseError('GH_ERR_UNKNOWN_TEMPLATE', `no template ${JSON.stringify(name)}`);
-      const outside = targets.filter((x) => !templateCovers(t, x));
-      if (outside.length > 0) throw new GatehouseError('GH_ERR_TARGET_SCOPE', `template ${t.name} does not cover ${outside.map((x) => x.name).join(', ')}`);
-      return t;
-    }
-    const t = [...this.templates.values()].find((tpl) => targets.every((x) => templateCovers(tpl, x)));
-    if (t === undefined) throw new GatehouseError('GH_ERR_UNKNOWN_TEMPLATE', `no template covers ${targets.map((x) => x.name).join(', ')}; name one with --template`);
-    return t;
   }
 
   private templateOf(g: Grant): Template {
@@ -266,4 +268,3 @@ export class GrantService {
 }
 
 const iso = (ms: number | null): string => new Date(ms ?? 0).toISOString();
-const fmt = formatDuration;

@@ -51,6 +51,14 @@ const template = (name: string, approvals: number, maxDurationMs: number, target
   shellIntegration: false,
   inspect: true,
   reviewTimeoutMs: 300_000,
+  approvers: approvals > 0 ? [{ count: approvals, role: 'approver' }] : [],
+  mfa: { approve: false, session: false },
+  sourceNetworks: [],
+  breakGlass: { allowed: false, maxDurationMs: 900_000, users: null, targets: null },
+  idleTimeoutMs: null,
+  maxSessions: null,
+  requestTtlMs: 86_400_000,
+  anomaly: { deniedCommands: null, dangerousCommands: null, outputVolume: null, newSource: null, outsideNetworks: null },
 });
 export const TEMPLATES: readonly Template[] = [template('diagnose', 1, 3_600_000, ['web-*']), template('dual', 2, 1_800_000, ['tier=db']), template('sandbox', 0, 7_200_000, ['sandbox'])];
 

@@ -71,7 +71,7 @@ describe('request', () => {
     ['the duration is a number', 'alice', { durationMs: Number.NaN }, 'GH_ERR_BAD_DURATION', 'the duration must be positive'],
     ['the duration is capped by the template', 'alice', { durationMs: 3_660_000 }, 'GH_ERR_DURATION_CAP', 'template diagnose allows at most 1h, asked for 1h1m'],
     ['the cap is per template', 'alice', { targets: ['db-1'], durationMs: 2 * 3_600_000 }, 'GH_ERR_DURATION_CAP', 'template dual allows at most 30m, asked for 2h'],
-    ['break-glass is off', 'alice', { breakGlass: true }, 'GH_ERR_BREAK_GLASS', 'break-glass is not enabled on this broker'],
+    ['break-glass is off', 'alice', { breakGlass: true }, 'GH_ERR_BREAK_GLASS', 'template diagnose does not allow break-glass'],
     ['only the user (or an admin) may ask', 'carol', {}, 'GH_ERR_FORBIDDEN', 'carol may request access only for themselves'],
     ['an alias is not an admin', 'alice-ops', {}, 'GH_ERR_FORBIDDEN', 'alice-ops may request access only for themselves'],
     ['the user exists', 'root', { user: 'ghost' }, 'GH_ERR_UNKNOWN_USER', 'no user ghost'],

@@ -71,6 +71,17 @@ export function createHandlers(d: ApiDeps): { unary: Record<string, UnaryHandler
       return wire(await d.grants.revoke(ctx.user.name, r.id, r.reason, ctx.source));
     },
 
+    updateGrant: async (ctx, req) => {
+      const r = parseRequest(z.object({ id, targets: z.array(z.string().min(1).max(64)).max(50), duration: z.union([z.literal(''), durationField]), reason: text(1_000) }), req);
+      const change = { ...(r.targets.length > 0 && { targets: r.targets }), ...(r.duration !== '' && { durationMs: r.duration }), ...(r.reason !== '' && { reason: r.reason }) };
+      return wire(await d.grants.update(ctx.user.name, r.id, change, ctx.source));
+    },
+
+    reviewGrant: async (ctx, req) => {
+      const r = parseRequest(z.object({ id, notes: text(2_000) }), req);
+      return wire(await d.grants.review(ctx.user.name, r.id, r.notes, ctx.source));
+    },
+
     getGrant: async (ctx, req) => wire(await d.grants.get(ctx.user.name, parseRequest(z.object({ id }), req).id)),
 
     listGrants: async (ctx, req) => {

@@ -29,6 +29,16 @@ export async function grantCommand(args: readonly string[]): Promise<number> {
       const { values, positionals } = parse(rest, { ...CLIENT_OPTIONS, reason: { type: 'string' } }, 1);
       return one(values, sub === 'deny' ? 'denyGrant' : 'revokeGrant', { id: id(positionals), reason: required(values, 'reason') });
     }
+    case 'update': {
+      const { values, positionals } = parse(rest, { ...CLIENT_OPTIONS, target: { type: 'string' }, duration: { type: 'string' }, reason: { type: 'string' } }, 1);
+      const targets = str(values, 'target')?.split(',').map((t) => t.trim()).filter(Boolean) ?? [];
+      if (targets.length === 0 && values.duration === undefined && values.reason === undefined) throw new GatehouseError('GH_ERR_BAD_INPUT', 'nothing to change: pass --target, --duration or --reason');
+      return one(values, 'updateGrant', { id: id(positionals), targets, duration: str(values, 'duration') ?? '', reason: str(values, 'reason') ?? '' });
+    }
+    case 'review': {
+      const { values, positionals } = parse(rest, { ...CLIENT_OPTIONS, notes: { type: 'string' } }, 1);
+      return one(values, 'reviewGrant', { id: id(positionals), notes: required(values, 'notes') });
+    }
     case 'show': {
       const { values, positionals } = parse(rest, CLIENT_OPTIONS, 1);
       return one(values, 'getGrant', { id: id(positionals) });
@@ -46,7 +56,7 @@ export async function grantCommand(args: readonly string[]): Promise<number> {
       }
     }
     default:
-      throw new GatehouseError('GH_ERR_BAD_INPUT', `unknown grant command ${JSON.stringify(sub ?? '')}: use request, approve, deny, revoke, list, show`);
+      throw new GatehouseError('GH_ERR_BAD_INPUT', `unknown grant command ${JSON.stringify(sub ?? '')}: use request, approve, deny, revoke, update, review, list, show`);
   }
 }
 
