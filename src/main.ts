@@ -187,7 +187,7 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
     };
 
     const hostKeys = await loadHostKeys(config.dataDir, config.ssh.hostKeys);
-    const gateway = new SshGateway(services, { hostKeys, loginGraceTimeMs: config.ssh.loginGraceTimeMs });
+    const gateway = new SshGateway(services, { hostKeys, loginGraceTimeMs: config.ssh.loginGraceTimeMs, ...(config.ssh.ciphers && { ciphers: config.ssh.ciphers }) });
     const sshPort = await gateway.listen(config.listen.ssh.host, config.listen.ssh.port);
     closers.push(() => gateway.close());
 

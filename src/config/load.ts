@@ -23,7 +23,7 @@ export interface Config {
   readonly dataDir: string;
   readonly store: ({ readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string }) & { readonly failClosedAfterMs: number };
   readonly recordings: { readonly dir: string; readonly mode: 'strict' | 'best-effort'; readonly input: boolean; readonly maxOutputBytes: number };
-  readonly ssh: { readonly loginGraceTimeMs: number; readonly hostKeys: readonly string[] };
+  readonly ssh: { readonly loginGraceTimeMs: number; readonly hostKeys: readonly string[]; readonly ciphers: readonly string[] | undefined };
   readonly grpc: { readonly tls: { readonly cert: string; readonly key: string; readonly ca: string | undefined; readonly requireClientCert: boolean } | undefined };
   readonly users: readonly User[];
   readonly targets: readonly Target[];
@@ -196,7 +196,7 @@ function toConfig(c: ParsedConfig, opts: BuildOptions): Config {
     dataDir,
     store,
     recordings: { ...c.recordings, dir: abs(c.recordings.dir) },
-    ssh: { loginGraceTimeMs: c.ssh.loginGraceTime, hostKeys: c.ssh.hostKeys.map(abs) },
+    ssh: { loginGraceTimeMs: c.ssh.loginGraceTime, hostKeys: c.ssh.hostKeys.map(abs), ciphers: c.ssh.ciphers },
     grpc: { tls: tls && { cert: abs(tls.cert), key: abs(tls.key), ca: tls.ca === undefined ? undefined : abs(tls.ca), requireClientCert: tls.requireClientCert } },
     users,
     targets,

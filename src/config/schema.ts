@@ -263,6 +263,8 @@ export const configSchema = z.strictObject({
       loginGraceTime: duration.default(30_000),
       /** Extra host key files (PEM/OpenSSH); default one ed25519 key generated in dataDir. */
       hostKeys: z.array(z.string()).default([]),
+      /** Ciphers offered to clients; default AES-GCM only (see gateway/server.ts). */
+      ciphers: z.array(z.enum(['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr'])).min(1).optional(),
     })
     .default({ loginGraceTime: 30_000, hostKeys: [] }),
   grpc: z.strictObject({ tls: tlsFiles.optional() }).default({}),
