@@ -21,7 +21,7 @@ import { prepareBroker } from '../test/fixtures/harness.js';
 import { Scope, sleep, until } from '../test/fixtures/resources.js';
 import { sshArgs } from '../test/fixtures/ssh.js';
 import { startSshd, type Sshd } from '../test/fixtures/sshd.js';
-import { tcpProxy } from './lib/proxy.js';
+import { tcpProxy } from '../test/fixtures/proxy.js';
 import { percentile, median, fmt } from './lib/stats.js';
 
 const quick = process.argv.includes('--quick');

@@ -3,14 +3,13 @@
  * by another within 1 s (LISTEN/NOTIFY), and a broker that loses the database ends its sessions
  * (fail closed).
  */
-import { createServer, connect as tcp, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/cli/client.js';
 import { startHarness } from '../fixtures/harness.js';
 import { freshSchema } from '../fixtures/postgres.js';
+import { tcpProxy } from '../fixtures/proxy.js';
 import { testScope, until } from '../fixtures/scope.js';
 import { PtySsh } from '../fixtures/ssh.js';
-import type { Scope } from '../fixtures/scope.js';
 
 const scope = testScope();
 const PROMPT = /[#$] $/;
@@ -82,42 +81,3 @@ describe('several brokers on PostgreSQL', () => {
     expect(end.data.reason).toBe('store-lost');
   });
 });
-
-/** A TCP proxy to a local port that can drop every connection and refuse new ones. */
-async function tcpProxy(scope: Scope, target: number): Promise<{ port: number; cut(): void; restore(): void }> {
-  const sockets = new Set<Socket>();
-  let open = true;
-  const server = createServer((client) => {
-    if (!open) {
-      client.destroy();
-      return;
-    }
-    const upstream = tcp(target, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    client.pipe(upstream).pipe(client);
-    const close = (): void => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  scope.defer(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((r) => server.close(() => r()));
-  });
-  const addr = server.address();
-  return {
-    port: typeof addr === 'object' && addr ? addr.port : 0,
-    cut() {
-      open = false;
-      for (const s of sockets) s.destroy();
-    },
-    restore() {
-      open = true;
-    },
-  };
-}

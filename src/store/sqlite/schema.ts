@@ -1,4 +1,7 @@
-/** SQLite schema, as numbered migrations applied in order (PRAGMA user_version tracks the step). */
+/**
+ * The schema, written once in SQLite's dialect as numbered migrations (PRAGMA user_version tracks the
+ * step); postgres/schema.ts derives its dialect from the same text.
+ */
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE grants (
