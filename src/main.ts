@@ -3,6 +3,7 @@
  * adapters (SQLite or Postgres, which connectors, which sinks), and the only place that knows
  * the order of start and of graceful shutdown.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { GrpcApi } from './api/grpc/server.js';
@@ -15,8 +16,12 @@ import type { Connector } from './connectors/types.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import type { TargetKind } from './domain/types.js';
 import { GatehouseError } from './domain/errors.js';
+import { canonicalJson } from './events/canonical.js';
+import { Checkpointer } from './events/checkpoint.js';
+import { loadOrCreateSigningKey, loadTrustedKeys } from './events/signing-key.js';
 import { EventLog } from './events/log.js';
 import { createExecGuard } from './gateway/guard.js';
+import { createInspection } from './gateway/inspection.js';
 import { ReviewQueue } from './inspect/review.js';
 import { compileRules, type CompiledRules } from './policy/index.js';
 import { SessionRegistry } from './gateway/registry.js';
@@ -28,13 +33,20 @@ import type { GatewayServices } from './gateway/services.js';
 import { Directory } from './grants/directory.js';
 import { GrantExpiry } from './grants/expiry.js';
 import { GrantService } from './grants/service.js';
+import { IncidentWatcher, ticketProviderFrom } from './grants/incidents.js';
 import { Metrics } from './monitor/metrics.js';
 import { StoreHealth } from './monitor/store-health.js';
 import { HttpServer, sendJson } from './api/http/server.js';
+import { registerIncidentHook } from './api/http/hooks.js';
+import { WebAuth } from './api/http/auth.js';
+import { defaultWebUrl, registerWeb } from './api/http/web.js';
+import { LiveHub } from './recording/live.js';
 import { Watchdog } from './monitor/watchdog.js';
+import { AnomalyEngine } from './monitor/anomaly/engine.js';
 import { recordingPath } from './recording/layout.js';
 import { CastWriter } from './recording/writer.js';
-import { createSinks } from './siem/index.js';
+import { createSinks, sinkCursorKey } from './siem/index.js';
+import { audienceFrom, createNotifySinks } from './siem/notify.js';
 import { SinkWorker } from './siem/worker.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/ports.js';
@@ -59,6 +71,8 @@ export interface Broker {
   readonly grants: GrantService;
   readonly registry: SessionRegistry;
   readonly log: Logger;
+  /** Signs the audit chain's checkpoints; `checkpoint()` writes one now. */
+  readonly checkpointer: Checkpointer;
   /** Graceful: ends live sessions with reason `shutdown`, drains sinks, closes the store. */
   close(): Promise<void>;
 }
@@ -84,11 +98,26 @@ export function createLogger(level = readEnv().logLevel ?? 'info'): Logger {
   );
 }
 
+/** SHA-256 of the effective configuration (RFC 8785 JSON), for `config.loaded`. */
+function configHash(config: Config): string {
+  let text: string;
+  try {
+    text = canonicalJson(config);
+  } catch {
+    text = JSON.stringify(config);
+  }
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The configured store (not yet migrated). Also used by `gatehouse audit verify/export --config`. */
+export async function openStore(config: Config, log: Logger): Promise<Store> {
+  return config.store.kind === 'sqlite' ? openSqliteStore(config.store.path) : (await import('./store/postgres/index.js')).openPostgresStore(config.store.url, log);
+}
+
 export async function startBroker(config: Config, opts: BrokerOptions = {}): Promise<Broker> {
   const clock = opts.clock ?? systemClock;
   const log = (opts.logger ?? createLogger()).child({ broker: config.brokerId });
-  const store: Store =
-    config.store.kind === 'sqlite' ? openSqliteStore(config.store.path) : (await import('./store/postgres/index.js')).openPostgresStore(config.store.url, log);
+  const store = await openStore(config, log);
   const closers: (() => Promise<void> | void)[] = [() => store.close()];
   const closeAll = async (): Promise<void> => {
     for (const c of closers.reverse()) await Promise.resolve(c()).catch((err: unknown) => log.error({ err }, 'shutdown step failed'));
@@ -101,23 +130,43 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
     closers.push(() => events.close());
 
     const directory = new Directory(config.users);
-    const grants = new GrantService({ store, events, directory, targets: config.targets, templates: config.templates, clock, log });
+    const tickets = ticketProviderFrom(config.tickets.provider);
+    const grants = new GrantService({ store, events, directory, targets: config.targets, templates: config.templates, clock, log, ...(tickets && { tickets }) });
+    const incidents = new IncidentWatcher({ grants, store, tickets, clock, log, pollIntervalMs: config.tickets.pollIntervalMs });
+    incidents.start();
+    closers.push(() => incidents.close());
     const expiry = new GrantExpiry(grants, store, events, clock, log);
     await expiry.start();
     closers.push(() => expiry.close());
     const watchdog = new Watchdog(events, clock, log);
     closers.push(() => watchdog.close());
+    const anomalies = new AnomalyEngine({ events, store, grants, clock, log, brokerId: config.brokerId });
+    closers.push(() => anomalies.close());
     const registry = new SessionRegistry();
+    const writers = new Map<string, CastWriter>();
+    const live = new LiveHub({ session: (id) => registry.get(id), recording: (id) => writers.get(id), redact: config.recordings.redact, log });
+    closers.push(() => live.close());
     const health = new StoreHealth(store, config.store.failClosedAfterMs, () => void registry.endAll('store-lost', 'the broker lost its database; sessions cannot be audited, so they end'), log);
     health.start();
     closers.push(() => health.stop());
 
     const metrics = new Metrics();
     closers.push(metrics.follow(events));
-    const workers = createSinks(config.sinks).map((sink) => new SinkWorker(sink, store, events, log, { onLag: (name, lag) => metrics.sinkLag.set({ sink: name }, lag) }));
+    closers.push(metrics.followLifecycle(events, store, clock));
+    const workers = createSinks(config.sinks, { version: VERSION, log }).map(
+      ({ sink, options }) => new SinkWorker(sink, store, events, log, { ...options, cursorKey: sinkCursorKey(store.kind, config.brokerId, sink.name), onLag: (name, lag) => metrics.sinkLag.set({ sink: name }, lag) }),
+    );
+    const audience = audienceFrom({ users: config.users, targets: config.targets, templates: config.templates, getGrant: (id) => store.getGrant(id) });
+    const notifiers = createNotifySinks(config.notify, { audience, log, version: VERSION, brokerId: config.brokerId });
+    workers.push(...notifiers.map((sink) => new SinkWorker(sink, store, events, log, { cursorKey: sinkCursorKey(store.kind, config.brokerId, sink.name), onLag: (name, lag) => metrics.sinkLag.set({ sink: name }, lag) })));
     for (const w of workers) await w.start();
     events.subscribe(() => workers.forEach((w) => w.wake()));
     closers.push(() => Promise.all(workers.map((w) => w.stop())).then(() => undefined));
+    // Closers run in reverse: the shutdown checkpoint is written before the sinks drain, so they ship it.
+    const signingKey = await loadOrCreateSigningKey(config.audit.signingKeyFile, log);
+    const checkpointer = new Checkpointer({ events, store, key: signingKey, clock, log, every: config.audit.checkpointEvery, intervalMs: config.audit.checkpointIntervalMs });
+    await checkpointer.start();
+    closers.push(() => checkpointer.stop());
 
     const rules = new Map(config.templates.map((t) => [t.name, compileRules(t.commands)]));
     const rulesFor = (template: string): CompiledRules => {
@@ -149,6 +198,7 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
           clock,
           log,
           brokerId: config.brokerId,
+          attachInspection: createInspection({ rules: rulesFor, reviews, events, log }),
           openRecording: async (s, onError) => {
             const path = recordingPath(s.id, clock.now());
             const writer = await CastWriter.open(
@@ -168,20 +218,26 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
                 kind: s.kind,
                 command: s.command ?? null,
               },
-              { maxOutputBytes: config.recordings.maxOutputBytes, onError },
+              { maxOutputBytes: config.recordings.maxOutputBytes, onError, redact: config.recordings.redact, input: config.recordings.input, gzip: config.recordings.gzip },
             );
-            return { writer, path };
+            writers.set(s.id, writer);
+            // The index and the end events name the file as it lies on disk: .cast.gz once gzipped at close.
+            return { writer, get path() { return writer.isGzipped ? `${path}.gz` : path; } };
           },
           onEnded: (s, reason) => {
+            writers.delete(s.id);
+            live.ended(s.id, reason);
             registry.delete(s.id);
             metrics.sessionsActive.set(registry.size);
             unwatch();
+            unwatchAnomalies();
             onEnded(s, reason);
           },
         });
         registry.add(session);
         metrics.sessionsActive.set(registry.size);
         const unwatch = watchdog.watch(session);
+        const unwatchAnomalies = anomalies.watch(session);
         return session;
       },
     };
@@ -191,24 +247,36 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
     const sshPort = await gateway.listen(config.listen.ssh.host, config.listen.ssh.port);
     closers.push(() => gateway.close());
 
-    const api = new GrpcApi({ directory, grants, store, events, clock }, log);
+    const streams = new AbortController();
+    const audit = { key: signingKey, trustedKeys: [signingKey.publicKey, ...(await loadTrustedKeys(config.audit.trustedKeys))], recordingsDir: config.recordings.dir, cursorNames: [...workers.map((w) => w.cursorKey), checkpointer.hintName], signal: streams.signal };
+    let httpPort: number | null = null;
+    const webAuth = config.listen.http === undefined ? null : await WebAuth.open(config.dataDir, directory, store, clock, { sessionTtlMs: config.web.sessionTtlMs, linkTtlMs: config.web.loginLinkTtlMs, secure: config.web.publicUrl?.startsWith('https:') ?? false });
+    const webUrl = (): string => config.web.publicUrl ?? defaultWebUrl(config.listen.http?.host ?? '127.0.0.1', httpPort ?? 0);
+    const recordingsApi = { store, live, recordingsDir: config.recordings.dir, web: webAuth && { createLink: webAuth.createLink.bind(webAuth), url: webUrl } };
+    const api = new GrpcApi({ directory, grants, store, events, clock, audit, recordings: recordingsApi }, log);
     const grpcPort = await api.listen(config.listen.grpc.host, config.listen.grpc.port, config.grpc.tls);
     closers.push(() => api.close());
+    closers.push(() => streams.abort());
 
-    let httpPort: number | null = null;
-    if (config.listen.http !== undefined) {
+    if (config.listen.http !== undefined && webAuth !== null) {
       const http = new HttpServer(log);
+      registerIncidentHook(http, { resolve: (incident, via) => incidents.resolve(incident, via), secret: config.tickets.webhookSecret, log });
       http.route('GET', '/healthz', (_req, res) => sendJson(res, health.healthy ? 200 : 503, { status: health.healthy ? 'ok' : 'store-unreachable', broker: config.brokerId, sessions: registry.size }));
       http.route('GET', '/metrics', async (_req, res) => {
         const body = await metrics.registry.metrics();
         res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
         res.end(body);
       });
+      registerWeb(http, { auth: webAuth, store, events, live, recordingsDir: config.recordings.dir, brokerId: config.brokerId, isHere: (id) => registry.get(id) !== undefined, publicOrigin: config.web.publicUrl && new URL(config.web.publicUrl).origin, log, redact: config.recordings.redact });
       httpPort = await http.listen(config.listen.http.host, config.listen.http.port);
       closers.push(() => http.close());
     }
 
-    await events.emit({ type: 'broker.started', ctx: { actor: 'gatehouse' }, data: { version: VERSION, config: config.source } });
+    await events.emit(
+      { type: 'broker.started', ctx: { actor: 'gatehouse' }, data: { version: VERSION, config: config.source } },
+      // The SIEM learns which configuration governs what follows (a hash: the config holds secrets).
+      { type: 'config.loaded', ctx: { actor: 'gatehouse' }, data: { source: config.source, sha256: configHash(config) } },
+    );
     log.info({ ssh: sshPort, grpc: grpcPort, http: httpPort, store: config.store.kind }, 'gatehouse broker listening');
 
     let closing: Promise<void> | null = null;
@@ -221,12 +289,14 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
       grants,
       registry,
       log,
+      checkpointer,
       close() {
         closing ??= (async () => {
           await gateway.stopAccepting();
           const ending = registry.endAll('shutdown', 'the broker is shutting down');
           const ended = await Promise.race([ending, new Promise<number>((r) => setTimeout(() => r(registry.size), SHUTDOWN_GRACE_MS).unref())]);
           await events.emit({ type: 'broker.stopped', ctx: { actor: 'gatehouse' }, data: { sessionsEnded: ended } }).catch(() => []);
+          await checkpointer.stop(); // the shutdown checkpoint covers broker.stopped; sinks and streams drain it
           await closeAll();
           log.info({ sessionsEnded: ended }, 'gatehouse broker stopped');
         })();

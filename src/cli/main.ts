@@ -4,12 +4,17 @@
  * code its error maps to (docs/errors.md).
  */
 import { asGatehouseError } from '../domain/errors.js';
+import { auditCommand } from './commands/audit.js';
 import { demoCommand } from './commands/demo.js';
+import { eventsCommand } from './commands/events.js';
 import { grantCommand } from './commands/grant.js';
 import { policyCommand } from './commands/policy.js';
+import { replayCommand } from './commands/replay.js';
+import { webCommand } from './commands/web.js';
 import { serveCommand } from './commands/serve.js';
 import { sessionsCommand } from './commands/sessions.js';
 import { userCommand } from './commands/user.js';
+import { reportCommand } from './commands/report.js';
 import { VERSION } from '../main.js';
 
 const USAGE = `gatehouse ${VERSION} — privileged-access gateway for incident response
@@ -27,8 +32,16 @@ const USAGE = `gatehouse ${VERSION} — privileged-access gateway for incident r
   gatehouse user enroll-totp USER
   gatehouse sessions list  [--live]
   gatehouse sessions kill  ID --reason "..."
+  gatehouse sessions watch ID                              (follow a live session, read-only)
+  gatehouse replay ID [--speed 2] [--from MARKER] [--markers]
+  gatehouse web login                                      (a one-time sign-in link to the web UI)
   gatehouse sessions approve-command ID [--note "..."]     (reject-command to refuse)
   gatehouse policy check --config F --template NAME 'COMMAND'
+  gatehouse report  --incident INC | --since 30d             (post-incident review; summary across incidents)
+  gatehouse audit verify   [--config F | --from FILE --public-key PEM] [--anchor CHECKPOINT] [--recordings DIR]
+  gatehouse audit export   [--from-seq N] [--out FILE]
+  gatehouse audit pubkey
+  gatehouse events watch   [--from-seq N] [--types GLOB,..] [--min-severity S] [--limit N]
 
 Client commands reach the broker over gRPC: --server HOST:PORT (or GATEHOUSE_SERVER, default
 127.0.0.1:9090), --token TOKEN (or GATEHOUSE_TOKEN), --tls-ca FILE (or GATEHOUSE_TLS_CA) for TLS.
@@ -43,7 +56,12 @@ const COMMANDS: Record<string, Command> = {
   grant: grantCommand,
   sessions: sessionsCommand,
   policy: policyCommand,
+  replay: replayCommand,
+  web: webCommand,
   user: userCommand,
+  report: reportCommand,
+  audit: auditCommand,
+  events: eventsCommand,
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

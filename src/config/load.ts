@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { GatehouseError } from '../domain/errors.js';
 import type { Role, Target, Template, User } from '../domain/types.js';
 import { compileRules } from '../policy/index.js';
-import { configSchema, type ParsedConfig, type SinkConfig } from './schema.js';
+import { configSchema, type NotifyConfig, type ParsedConfig, type SinkConfig } from './schema.js';
 
 export interface HostPort {
   readonly host: string;
@@ -22,16 +22,37 @@ export interface Config {
   readonly listen: { readonly ssh: HostPort; readonly http: HostPort | undefined; readonly grpc: HostPort };
   readonly dataDir: string;
   readonly store: ({ readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string }) & { readonly failClosedAfterMs: number };
-  readonly recordings: { readonly dir: string; readonly mode: 'strict' | 'best-effort'; readonly input: boolean; readonly maxOutputBytes: number };
+  readonly recordings: { readonly dir: string; readonly mode: 'strict' | 'best-effort'; readonly input: boolean; readonly maxOutputBytes: number; readonly redact: boolean; readonly gzip: boolean };
+  /** The web UI (schema.ts `web`); publicUrl without a trailing slash. */
+  readonly web: { readonly publicUrl: string | undefined; readonly sessionTtlMs: number; readonly loginLinkTtlMs: number };
   readonly ssh: { readonly loginGraceTimeMs: number; readonly hostKeys: readonly string[]; readonly ciphers: readonly string[] | undefined };
   readonly grpc: { readonly tls: { readonly cert: string; readonly key: string; readonly ca: string | undefined; readonly requireClientCert: boolean } | undefined };
   readonly users: readonly User[];
   readonly targets: readonly Target[];
   readonly templates: readonly Template[];
   readonly sinks: readonly SinkConfig[];
+  /** Incident tickets: the provider (null: any well-formed id), polling, the incident webhook. */
+  readonly tickets: TicketsConfig;
+  /** People-facing notifications (Slack, webhook); delivered as sinks. */
+  readonly notify: readonly NotifyConfig[];
+  /** Signed checkpoints of the audit chain; key files absolute (schema.ts `audit`). */
+  readonly audit: { readonly checkpointEvery: number; readonly checkpointIntervalMs: number; readonly signingKeyFile: string; readonly trustedKeys: readonly string[] };
   readonly ssm: { readonly endpoint: string | undefined; readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string } | undefined };
   /** Where the config came from, for logs and `config.loaded` events. */
   readonly source: string;
+}
+
+export type TicketProviderConfig =
+  | { readonly kind: 'static'; readonly open: readonly string[] }
+  | { readonly kind: 'pattern'; readonly pattern: string }
+  | { readonly kind: 'http'; readonly url: string; readonly preset: 'pagerduty' | 'jira' | 'generic'; readonly authorization: string | undefined; readonly timeoutMs: number };
+
+export interface TicketsConfig {
+  readonly provider: TicketProviderConfig | null;
+  /** 0: no polling. */
+  readonly pollIntervalMs: number;
+  /** Shared secret of `POST /hooks/incident`; undefined: the hook is off. */
+  readonly webhookSecret: string | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -130,6 +151,18 @@ function crossCheck(c: ParsedConfig): string[] {
       if (!userNames.has(o)) problems.push(`targets[${i}].owners[${j}]: unknown user ${JSON.stringify(o)}`);
     }),
   );
+  // `gatehouse` is the broker's own actor (expiry, anomaly and incident revocations): no person may hold it.
+  c.users.forEach((u, i) => {
+    if (u.name === 'gatehouse') problems.push(`users[${i}].name: "gatehouse" is reserved for the broker itself`);
+  });
+  if (c.tickets.webhookSecret !== undefined && c.listen.http === undefined) problems.push('tickets.webhookSecret: the incident webhook needs the HTTP listener (listen.http)');
+  const sinkNames = new Set(c.sinks.map((s, i) => s.name ?? `${Object.keys(s).find((k) => k !== 'name') ?? 'sink'}-${i}`));
+  c.notify.forEach((n, i) => {
+    if (n.name !== undefined && sinkNames.has(n.name)) problems.push(`notify[${i}].name: ${JSON.stringify(n.name)} is also a sink's name; each needs its own cursor`);
+    for (const name of Object.keys('slack' in n ? (n.slack.mentions ?? {}) : {})) {
+      if (!userNames.has(name)) problems.push(`notify[${i}].slack.mentions.${name}: unknown user`);
+    }
+  });
   return problems;
 }
 
@@ -188,7 +221,7 @@ function toConfig(c: ParsedConfig, opts: BuildOptions): Config {
       outsideNetworks: t.anomaly.outsideNetworks,
     },
   }));
-  const sinks = c.sinks.map((s) => ('file' in s ? { ...s, file: { ...s.file, path: abs(s.file.path) } } : s));
+  const sinks = c.sinks.map((s) => ('file' in s ? { ...s, file: { ...s.file, path: abs(s.file.path) } } : absTls(s, abs)));
   const tls = c.grpc.tls;
   return {
     brokerId: c.brokerId ?? hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64),
@@ -196,18 +229,50 @@ function toConfig(c: ParsedConfig, opts: BuildOptions): Config {
     dataDir,
     store,
     recordings: { ...c.recordings, dir: abs(c.recordings.dir) },
+    web: { publicUrl: c.web.publicUrl?.replace(/\/+$/, ''), sessionTtlMs: c.web.sessionTtl, loginLinkTtlMs: c.web.loginLinkTtl },
     ssh: { loginGraceTimeMs: c.ssh.loginGraceTime, hostKeys: c.ssh.hostKeys.map(abs), ciphers: c.ssh.ciphers },
     grpc: { tls: tls && { cert: abs(tls.cert), key: abs(tls.key), ca: tls.ca === undefined ? undefined : abs(tls.ca), requireClientCert: tls.requireClientCert } },
     users,
     targets,
     templates,
     sinks,
+    tickets: {
+      provider: c.tickets.static
+        ? { kind: 'static', open: c.tickets.static }
+        : c.tickets.pattern !== undefined
+          ? { kind: 'pattern', pattern: c.tickets.pattern }
+          : c.tickets.http
+            ? { kind: 'http', url: c.tickets.http.url.replace('%7Bincident%7D', '{incident}'), preset: c.tickets.http.preset, authorization: c.tickets.http.authorization, timeoutMs: c.tickets.http.timeout }
+            : null,
+      pollIntervalMs: c.tickets.pollInterval,
+      webhookSecret: c.tickets.webhookSecret,
+    },
+    notify: c.notify,
+    audit: {
+      checkpointEvery: c.audit.checkpointEvery,
+      checkpointIntervalMs: c.audit.checkpointInterval,
+      signingKeyFile: c.audit.signingKeyFile === undefined ? resolve(dataDir, 'audit_ed25519.pem') : abs(c.audit.signingKeyFile),
+      trustedKeys: c.audit.trustedKeys.map(abs),
+    },
     ssm: {
       endpoint: c.ssm.endpoint,
       credentials: c.ssm.credentials && { accessKeyId: c.ssm.credentials.accessKeyId, secretAccessKey: c.ssm.credentials.secretAccessKey, ...(c.ssm.credentials.sessionToken !== undefined && { sessionToken: c.ssm.credentials.sessionToken }) },
     },
     source: opts.source,
   };
+}
+
+/** A syslog or http sink with its TLS file paths made absolute. */
+function absTls(s: SinkConfig, abs: (p: string) => string): SinkConfig {
+  const fix = <T extends { ca?: string | undefined; cert?: string | undefined; key?: string | undefined }>(t: T): T => ({
+    ...t,
+    ...(t.ca !== undefined && { ca: abs(t.ca) }),
+    ...(t.cert !== undefined && { cert: abs(t.cert) }),
+    ...(t.key !== undefined && { key: abs(t.key) }),
+  });
+  if ('syslog' in s && typeof s.syslog.tls === 'object') return { ...s, syslog: { ...s.syslog, tls: fix(s.syslog.tls) } };
+  if ('http' in s && s.http.tls !== undefined) return { ...s, http: { ...s.http, tls: fix(s.http.tls) } };
+  return s;
 }
 
 function stripUndefined<T extends object>(o: T): T {

@@ -79,7 +79,7 @@ export const CATALOGUE = {
   'broker.started': spec('GH6000', 'info', APP(3, 'Start'), 'A broker started.', z.object({ version: z.string(), config: z.string() })),
   'broker.stopped': spec('GH6001', 'info', APP(4, 'Stop'), 'A broker shut down.', z.object({ sessionsEnded: z.number() })),
   'config.loaded': spec('GH6002', 'notice', APP(99, 'Other'), 'Configuration was loaded or reloaded.', z.object({ source: z.string(), sha256: z.string() })),
-  'audit.checkpoint': spec('GH6003', 'info', APP(99, 'Other'), 'A signed checkpoint of the audit chain (sequence, head hash, previous signature).', z.object({ seq: z.number(), head: z.string(), prevSignature: z.string().nullable(), signature: z.string(), publicKey: z.string() })),
+  'audit.checkpoint': spec('GH6003', 'info', APP(99, 'Other'), 'A signed checkpoint of the audit chain: Ed25519 over the canonical JSON of {seq, head, time, prevSignature}, where seq/head are the event before it (docs/siem.md).', z.object({ seq: z.number(), head: z.string(), prevSignature: z.string().nullable(), signature: z.string(), publicKey: z.string() })),
   // sinks (7xxx)
   'sink.backlog_full': spec('GH7000', 'critical', APP(99, 'Other'), 'A sink fell behind past its backlog limit; the oldest undelivered events are still in the store.', z.object({ sink: z.string(), backlog: z.number(), limit: z.number() })),
 } as const satisfies Record<string, EventSpec>;

@@ -8,9 +8,10 @@ import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import { GatehouseError } from '../domain/errors.js';
 import { newEventId } from '../domain/ids.js';
-import type { Store, UnitOfWork } from '../store/ports.js';
+import type { Sealer, Store, UnitOfWork } from '../store/ports.js';
 import { CATALOGUE, type EventType } from './catalogue.js';
 import { seal } from './chain.js';
+import { GroupCommitter } from './group-commit.js';
 import type { AuditEvent, EventDraft, UnsealedEvent } from './types.js';
 
 export type EventSubscriber = (event: AuditEvent) => void;
@@ -25,6 +26,7 @@ export class EventLog {
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
   private readonly unsubscribeRemote: () => void;
+  private readonly group: GroupCommitter;
 
   constructor(
     private readonly store: Store,
@@ -33,6 +35,7 @@ export class EventLog {
     private readonly log: Logger,
   ) {
     this.unsubscribeRemote = store.onRemoteCommit(() => void this.pump());
+    this.group = new GroupCommitter(store);
   }
 
   /** Starts the feed after the current head: subscribers see only events from now on. */
@@ -71,9 +74,13 @@ export class EventLog {
     };
   }
 
-  async commit(work: CommitWork): Promise<AuditEvent[]> {
+  /**
+   * Commits the work and its events in one transaction (grouped with concurrent commits: see
+   * group-commit.ts). `sealer` replaces `seal`: audit checkpoints sign the head inside the transaction.
+   */
+  async commit(work: CommitWork, sealer: Sealer = seal): Promise<AuditEvent[]> {
     const events = work.events.map((d) => this.prepare(d));
-    const sealed = await this.store.commit({ ...work, events }, seal);
+    const sealed = await this.group.commit({ ...work, events }, sealer);
     void this.pump();
     return sealed;
   }

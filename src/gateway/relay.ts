@@ -31,6 +31,12 @@ export class Relay {
   inputHandler: (chunk: Buffer) => void;
   /** Observes target output (the inspection emulator); not for writing. */
   outputObserver: ((chunk: Buffer) => void) | null = null;
+  /**
+   * While set, target output goes here first (inspection hides its shell-integration setup): it
+   * returns the part to relay as usual (client, recording, observer, taps), or null for none.
+   * What it keeps back reaches no one but itself.
+   */
+  outputDiverter: ((chunk: Buffer) => Buffer | null) | null = null;
   private upstream: Upstream | null = null;
   private pausedForClient = false;
   private pausedForDisk = false;
@@ -76,11 +82,14 @@ export class Relay {
     this.channel.on('end', () => upstream.endInput());
   }
 
-  /** Sends keystrokes or stdin on (also used by inspection once it has decided). */
-  toUpstream(chunk: Buffer): void {
+  /**
+   * Sends keystrokes or stdin on (also used by inspection once it has decided). `record: false`
+   * keeps it out of the recording: a secret typed at a password prompt, the broker's own keys.
+   */
+  toUpstream(chunk: Buffer, record = true): void {
     const up = this.upstream;
     if (up === null) return;
-    this.recorder?.input(chunk);
+    if (record) this.recorder?.input(chunk);
     if (!up.write(chunk)) this.channel.pause();
   }
 
@@ -89,8 +98,14 @@ export class Relay {
     if (!this.clientDone) this.channel.write(text);
   }
 
-  private fromUpstream(chunk: Buffer, stderr: boolean): void {
-    this.stats.bytesOut += chunk.length;
+  private fromUpstream(data: Buffer, stderr: boolean): void {
+    this.stats.bytesOut += data.length;
+    let chunk = data;
+    if (this.outputDiverter !== null) {
+      const rest = this.outputDiverter(data);
+      if (rest === null || rest.length === 0) return;
+      chunk = rest;
+    }
     const rec = this.recorder;
     if (rec !== null) {
       rec.output(chunk);

@@ -174,12 +174,21 @@ export class GrantService {
     validateReason(reason);
     return this.mutate(id, caller, source, (g, now) => {
       const own = this.d.directory.samePerson(caller, g.user);
-      if (!own) this.require(caller, ['approver', 'watcher', 'admin']);
+      // `gatehouse` is the broker itself: anomaly revocations, resolved incidents.
+      if (!own && caller !== 'gatehouse') this.require(caller, ['approver', 'watcher', 'admin']);
       const state = effectiveState(g, now);
       if (state !== 'active' && state !== 'pending') throw new GatehouseError('GH_ERR_GRANT_STATE', `grant ${g.id} is already ${state}`);
       const next: Grant = { ...g, state: 'revoked', endedAt: now, endReason: reason.trim(), endedBy: caller };
       return { next, events: [{ type: 'grant.revoked', ctx: this.ctx(g, caller, source), data: { reason: reason.trim() } }] };
     });
+  }
+
+  /**
+   * The broker flags a grant for a human's review (an anomaly it killed or revoked for), in one
+   * commit with the events that say why. Any state: the review is about what already happened.
+   */
+  async flagForReview(id: string, events: readonly EventDraft[]): Promise<Grant> {
+    return this.mutate(id, 'gatehouse', undefined, (g) => ({ next: { ...g, reviewRequired: true }, events: [...events] }));
   }
 
   /**

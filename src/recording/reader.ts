@@ -3,8 +3,10 @@
  * (`.cast.gz`); strict about everything else: a malformed line in the middle is an error, because
  * a recording that was edited must not replay as if it were whole.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
+import { isAbsolute, join, normalize, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { GatehouseError } from '../domain/errors.js';
 
 export type CastEventCode = 'o' | 'i' | 'r' | 'm';
 export type CastEvent = readonly [time: number, code: CastEventCode, data: string];
@@ -47,8 +49,64 @@ export function parseCast(text: string): Cast {
   return { header, events, torn };
 }
 
-export async function readCast(path: string): Promise<Cast> {
+const isGzip = (raw: Buffer): boolean => raw[0] === 0x1f && raw[1] === 0x8b;
+
+/** The recording's text, gunzipped when it is gzip (whatever its name). */
+export async function readCastText(path: string): Promise<string> {
   const raw = await readFile(path);
-  const text = path.endsWith('.gz') || (raw[0] === 0x1f && raw[1] === 0x8b) ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
-  return parseCast(text);
+  return isGzip(raw) ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+}
+
+export async function readCast(path: string): Promise<Cast> {
+  return parseCast(await readCastText(path));
+}
+
+/**
+ * The first `bytes` bytes of a recording being written (never gzip), parsed; a torn end is dropped.
+ * Beyond `whole` bytes only the header and the events in the last `tail` bytes are read (the live
+ * view needs the recent screen, not the whole session).
+ */
+export async function readCastPrefix(path: string, bytes: number, whole = Infinity, tail = whole): Promise<Cast> {
+  const fh = await open(path, 'r');
+  const read = async (pos: number, len: number): Promise<Buffer> => {
+    const buf = Buffer.alloc(len);
+    let got = 0;
+    while (got < len) {
+      const { bytesRead } = await fh.read(buf, got, len - got, pos + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  };
+  try {
+    if (bytes <= whole) return parseCast((await read(0, bytes)).toString('utf8'));
+    const head = await read(0, Math.min(bytes, 64 * 1024));
+    const nl = head.indexOf(0x0a);
+    if (nl < 0) throw new Error('recording header too long');
+    const end = await read(bytes - tail, tail);
+    const first = end.indexOf(0x0a);
+    return parseCast(head.subarray(0, nl + 1).toString('utf8') + end.subarray(first + 1).toString('utf8'));
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The file of a recording whose index path is `rel` (relative to `dir`): the path itself, or its
+ * other form (`.cast` ↔ `.cast.gz`), since compression happens at close and a broker can stop
+ * between the two. Refuses paths that leave `dir`. Throws GH_ERR_RECORDING_NOT_FOUND.
+ */
+export async function resolveRecording(dir: string, rel: string): Promise<string> {
+  const clean = normalize(rel);
+  if (rel === '' || isAbsolute(clean) || clean === '..' || clean.startsWith(`..${sep}`)) throw new GatehouseError('GH_ERR_RECORDING_NOT_FOUND', 'no recording file');
+  const candidates = clean.endsWith('.gz') ? [clean, clean.slice(0, -3)] : [clean, `${clean}.gz`];
+  for (const c of candidates) {
+    const full = join(dir, c);
+    const ok = await stat(full).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+    if (ok) return full;
+  }
+  throw new GatehouseError('GH_ERR_RECORDING_NOT_FOUND', `the recording file ${rel} is missing`);
 }

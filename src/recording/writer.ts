@@ -2,23 +2,33 @@
  * asciicast v2 writer (https://docs.asciinema.org/manual/asciicast/v2/): a JSON header line, then
  * one JSON array per event: [seconds, "o"|"i"|"r"|"m", data].
  *
- * Streaming and crash-safe: every event is one complete line handed to the OS as soon as the
- * previous write finishes (fs.WriteStream coalesces queued lines into one writev), so a SIGKILL of
- * the broker leaves a file that is readable up to its last few milliseconds; readers skip a torn
- * last line. The hot path only formats and queues lines; the file's SHA-256 and size are computed
+ * Streaming and crash-safe: every event is one complete line; lines reach the OS within FLUSH_MS
+ * (200 ms), or at once when FLUSH_BYTES are waiting, so a SIGKILL of the broker leaves a file that
+ * is readable up to a fraction of a second before it; readers skip a torn last line. Batching is
+ * what keeps a hundred interactive sessions cheap: one write per session per 200 ms, not one per
+ * keystroke. The hot path only formats and queues lines; the file's SHA-256 and size are computed
  * once at close, from the file as it lies on disk (what a verifier will hash later).
  *
  * Bounded: output beyond `maxOutputBytes`, and binary output (bytes that are not UTF-8, which
  * asciicast cannot hold), is not written; a marker records where recording stopped, and the marker
  * at close carries the count and SHA-256 of the bytes that were not recorded, so the recording plus
  * that hash still account for every byte the target sent.
+ *
+ * Private: output and input pass through the streaming redactor (redact.ts) unless `redact` is
+ * off; keystrokes typed after a password prompt, up to Enter, are not recorded (privacy.ts); with
+ * `gzip`, the closed file is compressed to `<name>.cast.gz` and the summary hashes that file.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
+import { gzipFile, hashFile } from './file.js';
+
+export { hashFile } from './file.js';
+import { InputPrivacy } from './privacy.js';
+import { redactText, StreamRedactor } from './redact.js';
 
 export interface CastHeader {
   readonly width: number;
@@ -51,6 +61,37 @@ export interface CastWriterOptions {
   readonly onError: (err: Error) => void;
   /** Queued bytes above which `congested` turns true (the session then pauses the target). */
   readonly highWaterMark?: number;
+  /** Mask secrets in output and input (redact.ts). Default true. */
+  readonly redact?: boolean;
+  /** Record keystrokes (`i` events). Default true; never after a password prompt. */
+  readonly input?: boolean;
+  /** Compress the file to `.cast.gz` when it is closed. Default false. */
+  readonly gzip?: boolean;
+}
+
+/**
+ * Where the live view continues from (recording/live.ts): the file holds exactly the first `bytes`
+ * bytes of what was recorded once `flushed` resolves. Taken synchronously between two chunks, in
+ * the same tick as `follow()`, so nothing is missed or repeated. The redactor and UTF-8 decoder
+ * state are copies of the writer's at this instant (for a viewer that redacts raw output itself).
+ */
+export interface LiveHandoff {
+  readonly path: string;
+  readonly bytes: number;
+  readonly flushed: Promise<void>;
+  readonly redactor: StreamRedactor | null;
+  /** Bytes of an incomplete UTF-8 character the decoder holds. */
+  readonly partial: Buffer;
+  /** Output is no longer recorded (cap, binary): the file stops short of the live screen. */
+  readonly stopped: boolean;
+}
+
+/** Follows what is recorded, as it is recorded: output already redacted, resizes, and the stop. */
+export interface OutputFollower {
+  output(text: string): void;
+  resize(cols: number, rows: number): void;
+  /** Output recording stopped (cap, binary output): nothing more comes through output(). */
+  stopped(): void;
 }
 
 export class CastWriter {
@@ -68,6 +109,17 @@ export class CastWriter {
   private closed = false;
   private readonly highWaterMark: number;
   private summary: Promise<CastSummary> | null = null;
+  private readonly redactor: StreamRedactor | null;
+  private readonly inRedactor: StreamRedactor | null;
+  private readonly privacy: InputPrivacy | null;
+  /** asciicast times never go backwards, also when held-back text is released late. */
+  private lastTime = 0;
+  /** Lines not yet handed to the stream (see FLUSH_MS), and whether a flush is scheduled. */
+  private pending = '';
+  private dirty = false;
+  private gzipped = false;
+  /** The live view (one feed per session), or null: one check per output piece. */
+  private follower: OutputFollower | null = null;
 
   private constructor(
     stream: WriteStream,
@@ -76,6 +128,10 @@ export class CastWriter {
   ) {
     this.stream = stream;
     this.highWaterMark = opts.highWaterMark ?? 4 * 1024 * 1024;
+    const redact = opts.redact ?? true;
+    this.redactor = redact ? new StreamRedactor() : null;
+    this.inRedactor = redact && opts.input !== false ? new StreamRedactor() : null;
+    this.privacy = opts.input === false ? null : new InputPrivacy();
     stream.on('error', (err) => this.fail(err));
   }
 
@@ -95,13 +151,48 @@ export class CastWriter {
     return this.failed;
   }
 
+  /** The file as it lies on disk: `<name>.cast`, or `<name>.cast.gz` once closed with gzip. */
+  get file(): string {
+    return this.gzipped ? `${this.path}.gz` : this.path;
+  }
+
+  get isGzipped(): boolean {
+    return this.gzipped;
+  }
+
+  /** Sets the one follower of this recording (the live view); returns how to stop following. */
+  follow(f: OutputFollower): () => void {
+    this.follower = f;
+    return () => {
+      if (this.follower === f) this.follower = null;
+    };
+  }
+
+  /** See LiveHandoff. Synchronous: call it between chunks, in the same tick as follow(). */
+  liveHandoff(): LiveHandoff {
+    this.flush();
+    const bytes = this.stream.bytesWritten + this.stream.writableLength;
+    const flushed = new Promise<void>((resolve, reject) => {
+      const deadline = Date.now() + 10_000;
+      const check = (): void => {
+        if (this.stream.bytesWritten >= bytes || this.stream.destroyed) resolve();
+        else if (this.failed) reject(this.failed);
+        else if (Date.now() > deadline) reject(new Error('the recording did not flush in time'));
+        else setTimeout(check, 2).unref();
+      };
+      check();
+    });
+    return { path: this.path, bytes, flushed, redactor: this.redactor?.clone() ?? null, partial: Buffer.from(this.held), stopped: this.stopReason !== null || this.closed };
+  }
+
   /** True while more than the high-water mark is queued for the disk. */
   get congested(): boolean {
-    return this.stream.writableLength > this.highWaterMark;
+    return this.stream.writableLength + this.pending.length > this.highWaterMark;
   }
 
   /** Calls `fn` once the queue has drained below the high-water mark. */
   onceDrained(fn: () => void): void {
+    this.flush();
     if (!this.congested || this.failed) fn();
     else this.stream.once('drain', fn);
   }
@@ -126,28 +217,34 @@ export class CastWriter {
     }
     const all = this.takeHeld(chunk);
     this.held = Buffer.from(all.subarray(all.length - incompleteTail(all)));
-    if (text.length > 0) this.event('o', text);
+    if (text.length > 0) this.text('o', text, this.redactor);
   }
 
   input(chunk: Buffer): void {
-    if (this.closed || this.failed) return;
+    if (this.closed || this.failed || this.privacy === null) return;
     const text = this.inDecoder.write(chunk);
-    if (text.length > 0) this.event('i', text);
+    if (text.length === 0) return;
+    const recorded = this.privacy.input(text);
+    if (recorded.length > 0) this.text('i', recorded, this.inRedactor);
   }
 
   resize(cols: number, rows: number): void {
     if (this.closed || this.failed) return;
     this.event('r', `${cols}x${rows}`);
+    this.follower?.resize(cols, rows);
   }
 
+  /** A marker; its label is redacted like output (a command line can carry a secret). */
   marker(label: string): void {
     if (this.closed || this.failed) return;
-    this.event('m', label);
+    this.event('m', this.redactor === null ? label : redactText(label));
   }
 
   /** Writes the closing marker (if output was cut), flushes and closes. Idempotent. */
   async close(): Promise<CastSummary> {
     if (!this.closed) {
+      this.release(this.redactor, 'o');
+      this.release(this.inRedactor, 'i');
       this.closed = true;
       if (this.held.length > 0 && this.unrecordedHash === null) {
         // Output ended inside a character: those bytes were never recorded either.
@@ -158,6 +255,7 @@ export class CastWriter {
         const sha = this.unrecordedHash.digest('hex');
         this.event('m', `unrecorded output: ${this.unrecorded} bytes, sha256 ${sha}`, true);
       }
+      this.flush();
       await new Promise<void>((resolve) => {
         if (this.stream.destroyed) return resolve();
         this.stream.end(() => resolve());
@@ -165,12 +263,24 @@ export class CastWriter {
       });
     }
     if (this.failed) throw this.failed;
-    this.summary ??= hashFile(this.path).then((h) => ({ ...h, truncated: this.unrecordedHash !== null }));
+    this.summary ??= (async () => {
+      if (this.opts.gzip === true) {
+        // A recording that cannot be compressed stays as it is: complete, only larger.
+        this.gzipped = await gzipFile(this.path).then(
+          () => true,
+          () => false,
+        );
+      }
+      const h = await hashFile(this.file);
+      return { ...h, truncated: this.unrecordedHash !== null };
+    })();
     return this.summary;
   }
 
   private stopRecording(why: string): void {
+    this.release(this.redactor, 'o');
     this.stopReason = why;
+    this.follower?.stopped();
     this.unrecordedHash = createHash('sha256');
     this.event('m', why);
   }
@@ -189,12 +299,65 @@ export class CastWriter {
 
   private event(code: 'o' | 'i' | 'r' | 'm', data: string, force = false): void {
     if (this.closed && !force) return;
-    const t = (performance.now() - this.startedAt) / 1000;
+    this.eventAt(code, data, this.now());
+  }
+
+  private now(): number {
+    return (performance.now() - this.startedAt) / 1000;
+  }
+
+  private eventAt(code: 'o' | 'i' | 'r' | 'm', data: string, time: number): void {
+    const t = time > this.lastTime ? time : this.lastTime;
+    this.lastTime = t;
     this.line(`[${t.toFixed(6)}, "${code}", ${JSON.stringify(data)}]\n`);
   }
 
+  /** Output or input text, through its redactor: held-back pieces keep the time they arrived. */
+  private text(code: 'o' | 'i', text: string, redactor: StreamRedactor | null): void {
+    const t = this.now();
+    const follower = code === 'o' ? this.follower : null;
+    if (code === 'o') this.privacy?.output(text);
+    if (redactor === null) {
+      this.eventAt(code, text, t);
+      follower?.output(text);
+      return;
+    }
+    const pieces = redactor.push(text, t);
+    for (let k = 0; k < pieces.length; k++) {
+      const p = pieces[k] as { time: number; text: string };
+      this.eventAt(code, p.text, p.time);
+      follower?.output(p.text);
+    }
+  }
+
+  /** Writes what a redactor still holds (before a stop or the close). */
+  private release(redactor: StreamRedactor | null, code: 'o' | 'i'): void {
+    if (redactor === null || this.closed || this.failed) return;
+    for (const p of redactor.flush()) {
+      this.eventAt(code, p.text, p.time);
+      if (code === 'o') this.follower?.output(p.text);
+    }
+  }
+
   private line(text: string): void {
-    this.stream.write(text);
+    if (text.length >= FLUSH_BYTES && this.pending.length === 0) {
+      this.stream.write(text); // a big line goes out as it is, without a copy into `pending`
+      return;
+    }
+    this.pending += text;
+    if (this.pending.length >= FLUSH_BYTES) this.flush();
+    else if (!this.dirty) {
+      this.dirty = true;
+      scheduleFlush(this);
+    }
+  }
+
+  /** Hands the lines waiting in memory to the file stream. */
+  flush(): void {
+    this.dirty = false;
+    if (this.pending.length === 0 || this.stream.destroyed || this.stream.writableEnded) return;
+    this.stream.write(this.pending);
+    this.pending = '';
   }
 
   private fail(err: Error): void {
@@ -206,20 +369,22 @@ export class CastWriter {
 
 const REPLACEMENT_UTF8 = Buffer.from('\uFFFD', 'utf8');
 
-/** SHA-256 and size of a file, streamed (recordings can be tens of MB). */
-export function hashFile(path: string): Promise<{ sha256: string; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    let bytes = 0;
-    createReadStream(path)
-      .on('data', (b) => {
-        const buf = b as Buffer;
-        bytes += buf.length;
-        h.update(buf);
-      })
-      .on('error', reject)
-      .on('end', () => resolve({ sha256: h.digest('hex'), bytes }));
-  });
+/** Lines wait at most this long in memory before they are written... */
+const FLUSH_MS = 200;
+/** ...or until this much is waiting. */
+const FLUSH_BYTES = 16 * 1024;
+
+/** One timer for every writer with lines waiting. */
+const waiting = new Set<CastWriter>();
+let flushTimer: NodeJS.Timeout | null = null;
+function scheduleFlush(w: CastWriter): void {
+  waiting.add(w);
+  flushTimer ??= setTimeout(() => {
+    flushTimer = null;
+    const all = [...waiting];
+    waiting.clear();
+    for (const x of all) x.flush();
+  }, FLUSH_MS).unref();
 }
 
 /** How many trailing bytes of `buf` start a UTF-8 character that is not complete yet (0-3). */

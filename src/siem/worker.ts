@@ -5,22 +5,31 @@
  *   - a broker restart resumes from the cursor;
  *   - a sink that is down for an hour loses nothing, then catches up in full batches;
  *   - a slow sink only delays itself: each loop is independent and never blocks sessions.
- * Memory stays bounded at one batch per sink whatever the lag; the lag itself lives in the store.
- * When it passes `backlogAlert`, the worker writes a critical `sink.backlog_full` event (once per
- * crossing) and the lag gauge shows it.
+ * Memory stays bounded at one batch per sink whatever the lag; the lag itself lives in the store,
+ * which never drops an undelivered event. When the lag reaches `backlogAlert` (checked after every
+ * batch and every failed attempt), the worker writes a critical `sink.backlog_full` event (once per
+ * crossing; re-armed when the lag falls below half) and the lag gauge shows it.
+ * Retries back off exponentially from `minBackoffMs` to `maxBackoffMs` with full jitter; a
+ * DeliveryError can ask for a later retry (Retry-After) or mark a configuration error (`permanent`:
+ * retried at the maximum backoff, logged at error level each time).
  */
 import type { Logger } from 'pino';
 import type { EventLog } from '../events/log.js';
 import type { Store } from '../store/ports.js';
-import type { Sink } from './types.js';
+import type { AuditEvent } from '../events/types.js';
+import { DeliveryError, type Sink } from './types.js';
 
 export interface WorkerOptions {
   readonly batchSize?: number;
   readonly backlogAlert?: number;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
-  /** Called after each delivered batch with the sink's lag (events) — for metrics. */
+  /** Called after each delivered batch and each failed attempt with the sink's lag (events) — for metrics. */
   readonly onLag?: (sink: string, lag: number, lastDeliveredAt: number) => void;
+  /** The store key of the cursor; default the sink's name (siem/index.ts `sinkCursorKey`). */
+  readonly cursorKey?: string;
+  /** Called after each delivered batch (benchmarks, metrics). */
+  readonly onDelivered?: (sink: string, batch: readonly AuditEvent[], at: number) => void;
 }
 
 export class SinkWorker {
@@ -46,7 +55,7 @@ export class SinkWorker {
   }
 
   async start(): Promise<void> {
-    this.cursor = await this.store.getCursor(this.sink.name);
+    this.cursor = await this.store.getCursor(this.cursorKey);
     this.loop = this.run().catch((err) => this.log.error({ err, sink: this.sink.name }, 'sink loop died'));
   }
 
@@ -62,14 +71,24 @@ export class SinkWorker {
     return this.cursor;
   }
 
-  /** Stops after the batch in flight (bounded wait), leaving the cursor where delivery reached. */
+  /** The store key of this sink's cursor (`cursorKey`, default the sink's name). */
+  get cursorKey(): string {
+    return this.opts.cursorKey ?? this.sink.name;
+  }
+
+  /**
+   * Gives the sink up to `drainMs` to catch up, then stops: a batch still in flight gets a moment
+   * to finish before the sink is closed under it (its cursor then stays, and it is sent again).
+   */
   async stop(drainMs = 2_000): Promise<void> {
     if (drainMs > 0) await Promise.race([this.caughtUp(), sleep(drainMs)]);
     this.stopped = true;
     this.wake();
     this.stopWaiter?.();
-    await this.loop;
+    await Promise.race([this.loop, sleep(1_000)]);
     await this.sink.close().catch(() => {});
+    // A sink whose deliver ignores close() must not hold shutdown hostage; its cursor stays put.
+    await Promise.race([this.loop, sleep(2_000)]);
   }
 
   private async caughtUp(): Promise<void> {
@@ -99,8 +118,9 @@ export class SinkWorker {
       if (wanted.length > 0 && !(await this.deliver(wanted))) return;
       const last = batch[batch.length - 1] as (typeof batch)[number];
       this.cursor = last.seq;
-      await this.store.setCursor(this.sink.name, this.cursor);
-      await this.checkBacklog(last.seq);
+      if (wanted.length > 0) this.opts.onDelivered?.(this.sink.name, wanted, Date.now());
+      await this.store.setCursor(this.cursorKey, this.cursor);
+      await this.checkBacklog(last.seq).catch((err: unknown) => this.log.error({ err, sink: this.sink.name }, 'sink backlog check failed'));
     }
   }
 
@@ -111,10 +131,18 @@ export class SinkWorker {
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         await this.sink.deliver(batch);
+        if (attempt > 0) this.log.info({ sink: this.sink.name, attempts: attempt + 1 }, 'sink delivering again');
         return true;
       } catch (err) {
-        const wait = Math.random() * Math.min(max, min * 2 ** Math.min(attempt, 16));
-        if (attempt === 0 || attempt % 10 === 0) this.log.warn({ sink: this.sink.name, attempt, err: (err as Error).message, retryInMs: Math.round(wait) }, 'sink delivery failed; retrying');
+        if (this.stopped) return false;
+        const advice = err instanceof DeliveryError ? err : null;
+        let wait = Math.random() * Math.min(max, min * 2 ** Math.min(attempt, 16));
+        if (advice?.permanent) wait = max;
+        else if (advice?.retryAfterMs !== undefined) wait = Math.max(wait, Math.min(advice.retryAfterMs, 5 * max));
+        const fields = { sink: this.sink.name, attempt, err: (err as Error).message, retryInMs: Math.round(wait) };
+        if (advice?.permanent) this.log.error(fields, 'sink rejects the events: configuration error; retrying at the maximum backoff, nothing is dropped');
+        else if (attempt === 0 || attempt % 10 === 0) this.log.warn(fields, 'sink delivery failed; retrying');
+        await this.checkBacklog(this.cursor).catch(() => {});
         await this.backoff(wait);
       }
     }

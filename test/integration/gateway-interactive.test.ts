@@ -48,7 +48,8 @@ describe('interactive shell through the gateway', () => {
     const cast = await readCast(join(h.dir, 'recordings', String(rec?.path)));
     expect(cast.header).toMatchObject({ version: 2, width: 100, height: 30, user: 'alice', target: 'web-1', session_id: end.sessionId, grant_id: end.grantId });
     const codes = new Set(cast.events.map((e) => e[1]));
-    expect(codes).toEqual(new Set(['o', 'i', 'r']));
+    expect(codes).toEqual(new Set(['o', 'i', 'r', 'm']));
+    expect(cast.events.filter((e) => e[1] === 'm').map((e) => e[2])).toContain('allow: stty size');
     expect(cast.events.some((e) => e[1] === 'r' && e[2] === '120x40')).toBe(true);
     expect(cast.events.filter((e) => e[1] === 'o').map((e) => e[2]).join('')).toContain('40 120');
     expect(cast.events.filter((e) => e[1] === 'i').map((e) => e[2]).join('')).toContain('stty size\r');

@@ -53,7 +53,8 @@ describe('SSM targets through the gateway', () => {
     const rec = await h.broker.store.getRecording(String(end.sessionId));
     const cast = await readCast(join(h.dir, 'recordings', String(rec?.path)));
     expect(cast.header).toMatchObject({ version: 2, width: 100, height: 30, user: 'alice', target: 'ssm-1', kind: 'shell' });
-    expect(new Set(cast.events.map((e) => e[1]))).toEqual(new Set(['o', 'i', 'r']));
+    expect(new Set(cast.events.map((e) => e[1]))).toEqual(new Set(['o', 'i', 'r', 'm']));
+    expect(cast.events.filter((e) => e[1] === 'm').map((e) => e[2])).toContain('allow: stty size');
     expect(cast.events.some((e) => e[1] === 'r' && e[2] === '132x43')).toBe(true);
   });
 

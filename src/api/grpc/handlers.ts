@@ -7,7 +7,11 @@ import type { EventLog } from '../../events/log.js';
 import type { Directory } from '../../grants/directory.js';
 import type { GrantService } from '../../grants/service.js';
 import type { Store } from '../../store/ports.js';
+import { KILLERS, killSession } from '../kill.js';
 import { grantToWire, sessionToWire } from './convert.js';
+import { createAuditHandlers, type AuditDeps } from './handlers-audit.js';
+import { recordingHandlers, type RecordingApiDeps } from './handlers-recordings.js';
+import { reportHandlers } from './handlers-report.js';
 import { durationField, parseRequest, type CallContext, type StreamHandler, type UnaryHandler } from './context.js';
 
 export interface ApiDeps {
@@ -16,6 +20,10 @@ export interface ApiDeps {
   readonly store: Store;
   readonly events: EventLog;
   readonly clock: Clock;
+  /** Audit and SIEM RPCs (handlers-audit.ts); absent in tests that build the API without them. */
+  readonly audit?: AuditDeps;
+  /** Recording and live-view RPCs (handlers-recordings.ts); absent in tests that build the API without them. */
+  readonly recordings?: RecordingApiDeps;
 }
 
 const id = z.string().min(1).max(64);
@@ -103,18 +111,9 @@ export function createHandlers(d: ApiDeps): { unary: Record<string, UnaryHandler
     },
 
     killSession: async (ctx, req) => {
-      requireRole(ctx, ['watcher', 'admin']);
+      requireRole(ctx, KILLERS);
       const r = parseRequest(z.object({ id, reason: text(1_000) }), req);
-      if (r.reason.trim() === '') throw new GatehouseError('GH_ERR_BAD_INPUT', 'a reason is required to kill a session');
-      const s = await d.store.getSession(r.id);
-      if (s === undefined) throw new GatehouseError('GH_ERR_SESSION_NOT_FOUND', `no session ${r.id}`);
-      if (s.state !== 'live') throw new GatehouseError('GH_ERR_SESSION_STATE', `session ${r.id} already ended (${s.endReason ?? 'unknown'})`);
-      await d.events.emit({
-        type: 'session.killed',
-        ctx: { actor: ctx.user.name, user: s.user, target: s.target, grantId: s.grantId, incident: s.incident, sessionId: s.id, source: ctx.source },
-        data: { reason: r.reason.trim() },
-      });
-      return sessionToWire(s);
+      return sessionToWire(await killSession(d, ctx, r.id, r.reason));
     },
 
     decideCommand: async (ctx, req) => {
@@ -136,5 +135,7 @@ export function createHandlers(d: ApiDeps): { unary: Record<string, UnaryHandler
       return { reviewId: pending.data.reviewId, sessionId: s.id, command: pending.data.command, outcome, by: ctx.user.name };
     },
   };
-  return { unary, stream: {} };
+  const audit = d.audit ? createAuditHandlers({ ...d, audit: d.audit }) : { unary: {}, stream: {} };
+  const rec = d.recordings ? recordingHandlers(d.recordings) : { unary: {}, stream: {} };
+  return { unary: { ...unary, ...audit.unary, ...rec.unary, ...reportHandlers(d) }, stream: { ...audit.stream, ...rec.stream } };
 }

@@ -5,10 +5,13 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { asGatehouseError, type ErrorCode } from '../../domain/errors.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => Promise<void> | void;
+/** A WebSocket (or other) upgrade; errors it throws are answered with their HTTP status. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, params: Record<string, string>) => Promise<void> | void;
 
 interface Route {
   readonly method: string;
@@ -37,6 +40,7 @@ export function httpStatus(code: ErrorCode): number {
 export class HttpServer {
   readonly server: Server;
   private readonly routes: Route[] = [];
+  private readonly upgrades: { readonly pattern: RegExp; readonly keys: readonly string[]; readonly handler: UpgradeHandler }[] = [];
   private readonly sockets = new Set<Socket>();
 
   constructor(private readonly log: Logger) {
@@ -46,12 +50,39 @@ export class HttpServer {
       s.once('close', () => this.sockets.delete(s));
     });
     this.server.on('clientError', (_err, socket) => socket.destroy());
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.dispatchUpgrade(req, socket, head));
+  }
+
+  /** Registers an upgrade route (WebSocket); anything else asking to upgrade gets 404. */
+  upgrade(path: string, handler: UpgradeHandler): this {
+    const { pattern, keys } = compile(path);
+    this.upgrades.push({ pattern, keys, handler });
+    return this;
+  }
+
+  private async dispatchUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => {});
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    for (const u of this.upgrades) {
+      const m = u.pattern.exec(url.pathname);
+      if (m === null) continue;
+      const params: Record<string, string> = {};
+      u.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1] ?? '')));
+      try {
+        await u.handler(req, socket, head, params);
+      } catch (err) {
+        const e = asGatehouseError(err);
+        if (e.code === 'GH_ERR_INTERNAL') this.log.error({ err, path: url.pathname }, 'upgrade handler failed');
+        refuseUpgrade(socket, httpStatus(e.code), e.code === 'GH_ERR_INTERNAL' ? 'internal error' : e.message);
+      }
+      return;
+    }
+    refuseUpgrade(socket, 404, 'no such route');
   }
 
   /** Registers a route; `:name` segments become params. */
   route(method: string, path: string, handler: Handler): this {
-    const keys: string[] = [];
-    const pattern = new RegExp(`^${path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => (keys.push(k), '([^/]+)'))}$`);
+    const { pattern, keys } = compile(path);
     this.routes.push({ method, pattern, keys, handler });
     return this;
   }
@@ -97,6 +128,21 @@ export class HttpServer {
     });
   }
 }
+
+function compile(path: string): { pattern: RegExp; keys: string[] } {
+  const keys: string[] = [];
+  const pattern = new RegExp(`^${path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => (keys.push(k), '([^/]+)'))}$`);
+  return { pattern, keys };
+}
+
+/** Answers an upgrade request with a plain HTTP error and closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error: status, message });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

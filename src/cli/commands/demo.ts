@@ -44,10 +44,11 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
 
   const sshPort = Number(values['ssh-port'] ?? 2222);
   const grpcPort = Number(values['grpc-port'] ?? 9090);
+  const httpPort = Number(values['http-port'] ?? 8080);
   const config = buildConfig(
     {
       brokerId: 'demo',
-      listen: { ssh: `127.0.0.1:${sshPort}`, grpc: `127.0.0.1:${grpcPort}` },
+      listen: { ssh: `127.0.0.1:${sshPort}`, grpc: `127.0.0.1:${grpcPort}`, http: `127.0.0.1:${httpPort}` },
       dataDir: 'data',
       store: { sqlite: 'data/gatehouse.db' },
       recordings: { dir: 'recordings', mode: 'strict' },
@@ -86,6 +87,10 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
       `    export GATEHOUSE_SERVER=127.0.0.1:${broker.ports.grpc} GATEHOUSE_TOKEN=${secrets.bobToken}`,
       '    npx gatehouse sessions list --live',
       '    npx gatehouse grant list',
+      '    npx gatehouse sessions watch SESSION_ID',
+      '    npx gatehouse web login          # a one-time sign-in link for the web UI',
+      '',
+      `  web UI:     http://127.0.0.1:${broker.ports.http ?? httpPort}/  (or sign in there with bob's token)`,
       '',
       `  events:     ${rel(join(dataDir, 'events.jsonl'))}`,
       `  recordings: ${rel(config.recordings.dir)}/`,

@@ -3,6 +3,7 @@ import { GatehouseError } from '../../domain/errors.js';
 import { CLIENT_OPTIONS, clientOpts, output, parse, required, str } from '../args.js';
 import { connect } from '../client.js';
 import { sessionJson, sessionLine } from '../format.js';
+import { watchSession } from './watch.js';
 
 export async function sessionsCommand(args: readonly string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -34,6 +35,11 @@ export async function sessionsCommand(args: readonly string[]): Promise<number> 
         api.close();
       }
     }
+    case 'watch': {
+      const { values, positionals } = parse(rest, CLIENT_OPTIONS, 1);
+      if (positionals[0] === undefined) throw new GatehouseError('GH_ERR_BAD_INPUT', 'a session id is required: gatehouse sessions watch ID');
+      return watchSession(values, positionals[0]);
+    }
     case 'approve-command':
     case 'reject-command': {
       const { values, positionals } = parse(rest, { ...CLIENT_OPTIONS, note: { type: 'string' } }, 1);
@@ -49,6 +55,6 @@ export async function sessionsCommand(args: readonly string[]): Promise<number> 
       }
     }
     default:
-      throw new GatehouseError('GH_ERR_BAD_INPUT', `unknown sessions command ${JSON.stringify(sub ?? '')}: use list, show, kill, approve-command, reject-command`);
+      throw new GatehouseError('GH_ERR_BAD_INPUT', `unknown sessions command ${JSON.stringify(sub ?? '')}: use list, show, kill, watch, approve-command, reject-command`);
   }
 }

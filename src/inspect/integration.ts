@@ -1,0 +1,99 @@
+/**
+ * Shell integration: at session start (when the template asks for it) the broker types one line
+ * into the shell that makes bash print OSC 133 marks carrying a per-session nonce:
+ *
+ *   A  prompt starts       (PROMPT_COMMAND, after D)
+ *   B  command starts      (end of PS1: the cursor is right after the prompt)
+ *   C  command runs        (PS0, printed after the line is accepted)
+ *   D;code  it finished    (PROMPT_COMMAND, with $?)
+ *
+ * and that closes the pager and editor doors the line policy cannot see: PAGER, SYSTEMD_PAGER and
+ * GIT_PAGER are `cat` (so `systemctl status` and `journalctl` do not open `less`, whose `!cmd`
+ * runs commands), LESSSECURE=1 and SYSTEMD_PAGERSECURE=1 for an explicitly allowed `less`, and
+ * the readline bindings that open the line in an editor and run the result (Ctrl-X Ctrl-E, `v` in
+ * vi command mode) are removed. The line deletes itself from the history.
+ *
+ * The responder never sees it: from the moment it is typed until the shell prints the sentinel
+ * (OSC 6973;ready;NONCE;KIND), target output is diverted to the emulator only (not to the client,
+ * the recording or watchers), and the typed line is not recorded as input. The first prompt was
+ * already shown; the new one is drawn over it. The recording therefore shows the first prompt,
+ * then the same prompt redrawn, and nothing of the setup.
+ *
+ * Bash only. Other shells (sh, dash, zsh) run the line harmlessly (it tests $BASH_VERSION) and
+ * answer with an empty KIND: inspection then works from the screen alone, without marks.
+ */
+import { randomBytes } from 'node:crypto';
+
+export function newNonce(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/** The one line typed into the shell (without the final Enter). POSIX sh safe. */
+export function setupLine(nonce: string): string {
+  const osc = (body: string): string => `\\033]133;${body};gh=${nonce}\\007`;
+  const bash = [
+    `__gh_mark() { local s=$?; printf '${osc('D;%s')}${osc('A')}' "$s"; return $s; }`,
+    'PROMPT_COMMAND="__gh_mark${PROMPT_COMMAND:+;$PROMPT_COMMAND}"',
+    `PS1="\${PS1}"'\\[${osc('B')}\\]'`,
+    `PS0="\${PS0-}"'${osc('C')}'`,
+    'bind -r "\\C-x\\C-e" 2>/dev/null',
+    'bind -m vi-command -r v 2>/dev/null',
+    'history -d -1 2>/dev/null',
+  ].join('; ');
+  const env = 'export PAGER=cat SYSTEMD_PAGER=cat GIT_PAGER=cat LESSSECURE=1 SYSTEMD_PAGERSECURE=1';
+  return `${env}; if [ -n "\${BASH_VERSION-}" ]; then ${bash}; fi; printf '\\033]6973;ready;%s;%s\\007' ${nonce} "\${BASH_VERSION:+bash}"`;
+}
+
+/** The sentinel the setup line prints last; KIND is `bash` or empty. */
+export function sentinel(nonce: string): RegExp {
+  return new RegExp(`\\x1b\\]6973;ready;${nonce};(bash|)\\x07`);
+}
+
+/**
+ * Hides setup output: everything up to and including the sentinel is swallowed (fed to the
+ * emulator by the caller); what follows is relayed, preceded once by CR + erase-line so the new
+ * prompt replaces the first one on the responder's screen.
+ */
+export class SetupDiverter {
+  private seen = '';
+  private done: 'no' | 'yes' | 'redraw-sent' = 'no';
+  kind: string | null = null;
+
+  constructor(private readonly pattern: RegExp) {}
+
+  /** Returns [hidden part, part to relay] of a chunk. */
+  split(chunk: Buffer): [hidden: Buffer | null, relay: Buffer | null] {
+    if (this.done === 'redraw-sent') return [null, chunk];
+    if (this.done === 'yes') {
+      this.done = 'redraw-sent';
+      return [null, Buffer.concat([CLEAR_LINE, chunk])];
+    }
+    const before = this.seen.length;
+    this.seen += chunk.toString('latin1');
+    const m = this.pattern.exec(this.seen);
+    if (m === null) {
+      if (this.seen.length > 256 * 1024) this.seen = this.seen.slice(-4096);
+      return [chunk, null];
+    }
+    this.kind = m[1] ?? '';
+    const end = m.index + m[0].length - before;
+    this.seen = '';
+    this.done = 'yes';
+    const rest = chunk.subarray(end);
+    if (rest.length === 0) return [chunk, null];
+    this.done = 'redraw-sent';
+    return [chunk.subarray(0, end), Buffer.concat([CLEAR_LINE, rest])];
+  }
+
+  /** The sentinel was seen. */
+  get finished(): boolean {
+    return this.done !== 'no';
+  }
+
+  /** Everything from here on is relayed untouched: the diverter can go. */
+  get passing(): boolean {
+    return this.done === 'redraw-sent';
+  }
+}
+
+const CLEAR_LINE = Buffer.from('\r\x1b[K');

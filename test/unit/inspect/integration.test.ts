@@ -1,0 +1,63 @@
+/**
+ * The shell-integration line, run in real shells (bash and dash in a PTY): bash prints the marks
+ * with the nonce and the sentinel, dash only the sentinel; and the diverter hides exactly up to
+ * the sentinel.
+ */
+import * as pty from 'node-pty';
+import { describe, expect, it } from 'vitest';
+import { SetupDiverter, sentinel, setupLine } from '../../../src/inspect/integration.js';
+import { until } from '../../fixtures/scope.js';
+
+function run(shell: string, args: string[], input: string[]): Promise<string> {
+  const p = pty.spawn(shell, args, { name: 'xterm-256color', cols: 200, rows: 20, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm-256color', HOME: '/tmp', PS1: '$ ', HISTFILE: '/dev/null' } });
+  let out = '';
+  p.onData((d) => (out += d));
+  return (async () => {
+    try {
+      await until(() => out.includes('$ '), 5_000, 'prompt');
+      for (const line of input) {
+        const from = out.length;
+        p.write(`${line}\r`);
+        await until(() => out.slice(from).includes('$ '), 5_000, 'next prompt');
+      }
+      return out;
+    } finally {
+      p.kill();
+    }
+  })();
+}
+
+describe('shell integration', () => {
+  it('makes bash print nonce-carrying marks, exit codes, and pagers set to cat; the line leaves no history', async () => {
+    const out = await run('bash', ['--norc', '--noprofile', '-i'], [setupLine('abc123'), 'false', 'echo $PAGER', 'history']);
+    expect(out).toMatch(sentinel('abc123'));
+    expect(sentinel('abc123').exec(out)?.[1]).toBe('bash');
+    expect(out).toContain('\x1b]133;C;gh=abc123\x07');
+    expect(out).toContain('\x1b]133;D;1;gh=abc123\x07');
+    expect(out).toContain('\x1b]133;B;gh=abc123\x07');
+    expect(out).toContain('\x1b]133;C;gh=abc123\x07cat\r\n');
+    const history = out.slice(out.lastIndexOf('history\r\n'));
+    expect(history).not.toContain('__gh_mark');
+  });
+
+  it('is harmless in a POSIX sh: only the sentinel, with no shell kind', async () => {
+    const out = await run('dash', ['-i'], [setupLine('abc123'), 'echo still-fine']);
+    expect(sentinel('abc123').exec(out)?.[1]).toBe('');
+    expect(out).not.toContain('\x1b]133;');
+    expect(out).toContain('still-fine');
+  });
+
+  it('hides output up to the sentinel, then relays the rest after a line erase', () => {
+    const d = new SetupDiverter(sentinel('n1'));
+    expect(d.split(Buffer.from('echo of the typed setup line\r\n'))).toEqual([Buffer.from('echo of the typed setup line\r\n'), null]);
+    const [hidden, relay] = d.split(Buffer.from('\x1b]6973;ready;n1;ba'));
+    expect(hidden?.toString()).toBe('\x1b]6973;ready;n1;ba');
+    expect(relay).toBeNull();
+    const [h2, r2] = d.split(Buffer.from('sh\x07$ prompt'));
+    expect(h2?.toString()).toBe('sh\x07');
+    expect(r2?.toString()).toBe('\r\x1b[K$ prompt');
+    expect(d.kind).toBe('bash');
+    expect(d.passing).toBe(true);
+    expect(d.split(Buffer.from('more'))).toEqual([null, Buffer.from('more')]);
+  });
+});
