@@ -153,7 +153,7 @@ targets:
   - { name: ok, local: { command: [bash] } }
   - { name: both, local: { command: [bash] }, ssm: { instanceId: i-0abc12345678, region: us-east-1 } }
 templates:
-  - { name: diagnose, targets: [ok], maxDuration: forever, approvers: 2 }
+  - { name: diagnose, targets: [ok], maxDuration: forever, approverz: 2 }
 sinks:
   - { http: { url: "https://siem.example/c", token: "\${GH_TEST_UNSET_TOKEN}" } }
 `,
@@ -169,7 +169,7 @@ sinks:
       '  users[0].name: user names are lower case letters, digits, _ . - (max 32), and never contain : or +',
       '  targets[1]: a target has exactly one of ssh, ssm, local',
       '  templates[0].maxDuration: invalid duration "forever": use forms like 90s, 30m, 1h30m, 2d',
-      '  templates[0]: Unrecognized key: "approvers"',
+      '  templates[0]: Unrecognized key: "approverz"',
       '',
     ]);
     expect(await portIsFree(ssh)).toBe(true);
