@@ -44,7 +44,7 @@ import { LiveHub } from './recording/live.js';
 import { Watchdog } from './monitor/watchdog.js';
 import { AnomalyEngine } from './monitor/anomaly/engine.js';
 import { recordingPath } from './recording/layout.js';
-import { CastWriter } from './recording/writer.js';
+import { RemoteRecording, type Recorder } from './recording/remote.js';
 import { createSinks, sinkCursorKey } from './siem/index.js';
 import { audienceFrom, createNotifySinks } from './siem/notify.js';
 import { SinkWorker } from './siem/worker.js';
@@ -143,7 +143,7 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
     const anomalies = new AnomalyEngine({ events, store, grants, clock, log, brokerId: config.brokerId });
     closers.push(() => anomalies.close());
     const registry = new SessionRegistry();
-    const writers = new Map<string, CastWriter>();
+    const writers = new Map<string, Recorder>();
     const live = new LiveHub({ session: (id) => registry.get(id), recording: (id) => writers.get(id), redact: config.recordings.redact, log });
     closers.push(() => live.close());
     const health = new StoreHealth(store, config.store.failClosedAfterMs, () => void registry.endAll('store-lost', 'the broker lost its database; sessions cannot be audited, so they end'), log);
@@ -201,7 +201,7 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
           attachInspection: createInspection({ rules: rulesFor, reviews, events, log }),
           openRecording: async (s, onError) => {
             const path = recordingPath(s.id, clock.now());
-            const writer = await CastWriter.open(
+            const writer = await RemoteRecording.open(
               join(config.recordings.dir, path),
               {
                 width: s.pty?.cols ?? 80,
@@ -218,11 +218,11 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
                 kind: s.kind,
                 command: s.command ?? null,
               },
-              { maxOutputBytes: config.recordings.maxOutputBytes, onError, redact: config.recordings.redact, input: config.recordings.input, gzip: config.recordings.gzip },
+              { maxOutputBytes: s.kind === 'exec' ? config.recordings.maxExecOutputBytes : config.recordings.maxOutputBytes, onError, redact: config.recordings.redact, input: config.recordings.input, gzip: config.recordings.gzip },
             );
             writers.set(s.id, writer);
             // The index and the end events name the file as it lies on disk: .cast.gz once gzipped at close.
-            return { writer, get path() { return writer.isGzipped ? `${path}.gz` : path; } };
+            return { writer, get path() { return writer.file.endsWith('.gz') ? `${path}.gz` : path; } };
           },
           onEnded: (s, reason) => {
             writers.delete(s.id);

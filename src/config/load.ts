@@ -22,7 +22,7 @@ export interface Config {
   readonly listen: { readonly ssh: HostPort; readonly http: HostPort | undefined; readonly grpc: HostPort };
   readonly dataDir: string;
   readonly store: ({ readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string }) & { readonly failClosedAfterMs: number };
-  readonly recordings: { readonly dir: string; readonly mode: 'strict' | 'best-effort'; readonly input: boolean; readonly maxOutputBytes: number; readonly redact: boolean; readonly gzip: boolean };
+  readonly recordings: { readonly dir: string; readonly mode: 'strict' | 'best-effort'; readonly input: boolean; readonly maxOutputBytes: number; readonly maxExecOutputBytes: number; readonly redact: boolean; readonly gzip: boolean };
   /** The web UI (schema.ts `web`); publicUrl without a trailing slash. */
   readonly web: { readonly publicUrl: string | undefined; readonly sessionTtlMs: number; readonly loginLinkTtlMs: number };
   readonly ssh: { readonly loginGraceTimeMs: number; readonly hostKeys: readonly string[]; readonly ciphers: readonly string[] | undefined };

@@ -12,7 +12,7 @@
  */
 import type { ServerChannel } from 'ssh2';
 import type { ExitStatus, Upstream, UpstreamSink } from '../connectors/types.js';
-import type { CastWriter } from '../recording/writer.js';
+import type { Recorder } from '../recording/remote.js';
 
 export interface RelayEvents {
   exit(status: ExitStatus): void;
@@ -45,7 +45,7 @@ export class Relay {
 
   constructor(
     private readonly channel: ServerChannel,
-    private readonly recorder: CastWriter | null,
+    private readonly recorder: Recorder | null,
     private readonly pty: boolean,
     private readonly events: RelayEvents,
   ) {

@@ -17,7 +17,8 @@ import { asGatehouseError, GatehouseError } from '../domain/errors.js';
 import type { EndReason, Grant, Session, Target, Template } from '../domain/types.js';
 import type { EventLog } from '../events/log.js';
 import type { EventContext, EventDraft } from '../events/types.js';
-import type { CastWriter } from '../recording/writer.js';
+import type { Recorder } from '../recording/remote.js';
+import type { CastSummary } from '../recording/writer.js';
 import type { Decision } from '../policy/index.js';
 import type { CommandRow, RecordingRow } from '../store/ports.js';
 import type { Watched } from '../monitor/watchdog.js';
@@ -45,7 +46,7 @@ export interface SessionDeps {
   readonly log: Logger;
   readonly brokerId: string;
   /** Opens the recording; rejects when it cannot be created. */
-  readonly openRecording: (spec: SessionSpec, onError: (err: Error) => void) => Promise<{ writer: CastWriter; path: string }>;
+  readonly openRecording: (spec: SessionSpec, onError: (err: Error) => void) => Promise<{ writer: Recorder; path: string }>;
   /**
    * Interactive inspection (src/inspect): attached to shell sessions with a terminal when the
    * template inspects. It takes over the relay's input handler and observes output.
@@ -71,7 +72,7 @@ export class LiveSession implements Watched {
   private state: 'starting' | 'live' | 'ending' | 'ended' = 'starting';
   private readonly abort = new AbortController();
   private upstream: Upstream | null = null;
-  private recording: { writer: CastWriter; path: string } | null = null;
+  private recording: { writer: Recorder; path: string } | null = null;
   private relay: Relay | null = null;
   private exitStatus: ExitStatus | null = null;
   private ended: Promise<void> | null = null;
@@ -223,7 +224,7 @@ export class LiveSession implements Watched {
     this.relay?.finishClient(brokerEnded ? { code: BROKER_EXIT, signal: null } : this.exitStatus);
     await upstreamClosed;
     await this.relay?.flushed();
-    let summary: Awaited<ReturnType<CastWriter['close']>> | null = null;
+    let summary: CastSummary | null = null;
     if (this.recording) {
       try {
         summary = await this.recording.writer.close();

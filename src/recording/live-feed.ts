@@ -10,7 +10,7 @@ import headlessPkg from '@xterm/headless';
 import type { Logger } from 'pino';
 import { readCastPrefix } from './reader.js';
 import { StreamRedactor } from './redact.js';
-import type { CastWriter } from './writer.js';
+import type { Recorder } from './remote.js';
 
 const { Terminal } = headlessPkg;
 const { SerializeAddon } = serializePkg;
@@ -88,23 +88,24 @@ export class Feed {
   constructor(
     private readonly id: string,
     private readonly taps: Set<(chunk: Buffer) => void>,
-    writer: CastWriter | undefined,
+    writer: Recorder | undefined,
     pty: { readonly cols: number; readonly rows: number } | undefined,
     private readonly deps: { readonly redact: boolean; readonly log: Logger },
     private readonly gone: () => void,
   ) {
     this.cols = pty?.cols ?? 80;
     this.rows = pty?.rows ?? 24;
-    // Handoff and subscription in one synchronous step (see the file comment).
-    const handoff = writer?.liveHandoff();
-    if (writer !== undefined && handoff !== undefined && !handoff.stopped) {
-      this.unfollow = writer.follow({
+    // Handoff and subscription in one step (see the file comment): the recording says how much of
+    // its file holds the session so far, and everything recorded after that comes to this feed.
+    let handoff: Promise<{ path: string; bytes: number }> | undefined;
+    if (writer !== undefined) {
+      const w = writer.watch({
         output: (text) => this.deliver({ kind: 'o', text }),
         resize: (cols, rows) => this.deliver({ kind: 'r', cols, rows }),
-        // Called inside writer.output(), before the relay calls the taps with the same chunk.
-        stopped: () => this.useTaps(deps.redact ? new StreamRedactor() : null),
       });
-    } else this.useTaps(handoff?.redactor ?? (deps.redact ? new StreamRedactor() : null));
+      this.unfollow = w.stop;
+      handoff = w.handoff;
+    } else this.useTaps(deps.redact ? new StreamRedactor() : null);
     ({ term: this.term, serializer: this.serializer } = this.newTerminal());
     void this.init(handoff).catch((err: unknown) => {
       deps.log.warn({ err, sessionId: id }, 'live view: the recording so far could not be read; starting from a blank screen');
@@ -155,9 +156,9 @@ export class Feed {
     else finish();
   }
 
-  private async init(handoff: ReturnType<CastWriter['liveHandoff']> | undefined): Promise<void> {
-    if (handoff !== undefined) {
-      await handoff.flushed;
+  private async init(pending: Promise<{ path: string; bytes: number }> | undefined): Promise<void> {
+    if (pending !== undefined) {
+      const handoff = await pending;
       const cast = await readCastPrefix(handoff.path, handoff.bytes, READ_WHOLE, READ_TAIL);
       if (this.ended) return;
       this.resizeTerm(cast.header.width, cast.header.height);

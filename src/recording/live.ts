@@ -30,7 +30,7 @@
 import type { Logger } from 'pino';
 import { GatehouseError } from '../domain/errors.js';
 import { Feed, type WatcherSink } from './live-feed.js';
-import type { CastWriter } from './writer.js';
+import type { Recorder } from './remote.js';
 
 export { HIGH_WATER, type WatcherSink } from './live-feed.js';
 
@@ -43,7 +43,7 @@ export interface LiveSource {
 
 export interface LiveHubDeps {
   readonly session: (id: string) => LiveSource | undefined;
-  readonly recording: (id: string) => CastWriter | undefined;
+  readonly recording: (id: string) => Recorder | undefined;
   readonly redact: boolean;
   readonly log: Logger;
 }

@@ -18,7 +18,7 @@
  * off; keystrokes typed after a password prompt, up to Enter, are not recorded (privacy.ts); with
  * `gzip`, the closed file is compressed to `<name>.cast.gz` and the summary hashes that file.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { OffThreadHash } from './hash-worker.js';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -90,18 +90,19 @@ export interface LiveHandoff {
 export interface OutputFollower {
   output(text: string): void;
   resize(cols: number, rows: number): void;
-  /** Output recording stopped (cap, binary output): nothing more comes through output(). */
-  stopped(): void;
+  /** Output recording stopped (cap, binary output); output() goes on for the follower. */
+  stopped?(): void;
 }
 
 export class CastWriter {
   private readonly stream: WriteStream;
   private readonly decoder = new StringDecoder('utf8');
   private readonly inDecoder = new StringDecoder('utf8');
-  private readonly startedAt = performance.now();
+  /** Absolute milliseconds (absNow): the same clock on every thread, so callers may pass arrival times. */
+  private readonly startedAt = absNow();
   private outputBytes = 0;
   private unrecorded = 0;
-  private unrecordedHash: Hash | null = null;
+  private unrecordedHash: OffThreadHash | null = null;
   /** The start of a character the decoder holds for the next chunk: recorded with it, or counted as unrecorded. */
   private held: Buffer = Buffer.alloc(0);
   private stopReason: string | null = null;
@@ -109,6 +110,7 @@ export class CastWriter {
   private closed = false;
   private readonly highWaterMark: number;
   private summary: Promise<CastSummary> | null = null;
+  private closing: Promise<CastSummary> | null = null;
   private readonly redactor: StreamRedactor | null;
   private readonly inRedactor: StreamRedactor | null;
   private readonly privacy: InputPrivacy | null;
@@ -120,6 +122,8 @@ export class CastWriter {
   private gzipped = false;
   /** The live view (one feed per session), or null: one check per output piece. */
   private follower: OutputFollower | null = null;
+  private followDecoder: StringDecoder | undefined;
+  private followRedactor: StreamRedactor | null | undefined;
 
   private constructor(
     stream: WriteStream,
@@ -168,6 +172,13 @@ export class CastWriter {
     };
   }
 
+  /** The Recorder interface (remote.ts) for a writer on this thread: handoff and follow in one step. */
+  watch(f: { output(text: string): void; resize(cols: number, rows: number): void }): { handoff: Promise<{ path: string; bytes: number }>; stop(): void } {
+    const h = this.liveHandoff();
+    const stop = this.follow(f);
+    return { handoff: h.flushed.then(() => ({ path: h.path, bytes: h.bytes })), stop };
+  }
+
   /** See LiveHandoff. Synchronous: call it between chunks, in the same tick as follow(). */
   liveHandoff(): LiveHandoff {
     this.flush();
@@ -185,74 +196,100 @@ export class CastWriter {
     return { path: this.path, bytes, flushed, redactor: this.redactor?.clone() ?? null, partial: Buffer.from(this.held), stopped: this.stopReason !== null || this.closed };
   }
 
-  /** True while more than the high-water mark is queued for the disk. */
+  /** True while more than the high-water mark is queued for the disk (or for the hashing thread). */
   get congested(): boolean {
-    return this.stream.writableLength + this.pending.length > this.highWaterMark;
+    return this.stream.writableLength + this.pending.length > this.highWaterMark || (this.unrecordedHash !== null && OffThreadHash.backlog > this.highWaterMark);
   }
 
-  /** Calls `fn` once the queue has drained below the high-water mark. */
+  /** Calls `fn` once the queues have drained below the high-water mark. */
   onceDrained(fn: () => void): void {
     this.flush();
-    if (!this.congested || this.failed) fn();
-    else this.stream.once('drain', fn);
+    if (!this.congested || this.failed) return fn();
+    if (this.stream.writableLength + this.pending.length > this.highWaterMark) this.stream.once('drain', () => this.onceDrained(fn));
+    else OffThreadHash.onceDrained(() => this.onceDrained(fn));
   }
 
-  output(chunk: Buffer): void {
+  /**
+   * Target output. `at` is the performance.now() at which it arrived, when the caller records it a
+   * little later than it relayed it (relay.ts defers recording to after the tick's writes).
+   */
+  output(chunk: Buffer, at?: number): void {
     if (this.closed || this.failed) return;
     this.outputBytes += chunk.length;
     if (this.stopReason !== null) {
       this.skip(chunk);
+      if (this.follower !== null) this.followOnly(chunk);
       return;
     }
     if (this.outputBytes > this.opts.maxOutputBytes) {
       this.stopRecording(`output recording stopped at the ${this.opts.maxOutputBytes}-byte cap; the stream continues unrecorded`);
       this.skip(this.takeHeld(chunk));
+      if (this.follower !== null) this.followOnly(chunk);
       return;
     }
     const text = this.decoder.write(chunk);
     if (text.includes('\uFFFD') && !chunk.includes(REPLACEMENT_UTF8)) {
       this.stopRecording('binary output (not UTF-8): not recorded from here on');
       this.skip(this.takeHeld(chunk));
+      if (this.follower !== null) this.followOnly(chunk);
       return;
     }
     const all = this.takeHeld(chunk);
     this.held = Buffer.from(all.subarray(all.length - incompleteTail(all)));
-    if (text.length > 0) this.text('o', text, this.redactor);
+    if (text.length > 0) this.text('o', text, this.redactor, at);
   }
 
-  input(chunk: Buffer): void {
+  input(chunk: Buffer, at?: number): void {
     if (this.closed || this.failed || this.privacy === null) return;
     const text = this.inDecoder.write(chunk);
     if (text.length === 0) return;
     const recorded = this.privacy.input(text);
-    if (recorded.length > 0) this.text('i', recorded, this.inRedactor);
+    if (recorded.length > 0) this.text('i', recorded, this.inRedactor, at);
   }
 
-  resize(cols: number, rows: number): void {
+  resize(cols: number, rows: number, at?: number): void {
     if (this.closed || this.failed) return;
-    this.event('r', `${cols}x${rows}`);
+    this.eventAt('r', `${cols}x${rows}`, this.at(at));
     this.follower?.resize(cols, rows);
   }
 
   /** A marker; its label is redacted like output (a command line can carry a secret). */
-  marker(label: string): void {
+  marker(label: string, at?: number): void {
     if (this.closed || this.failed) return;
-    this.event('m', this.redactor === null ? label : redactText(label));
+    this.eventAt('m', this.redactor === null ? label : redactText(label), this.at(at));
+  }
+
+  /**
+   * Past the cap (or binary output) nothing more is written, but a live view following this
+   * recording still sees the session: decoded and redacted here, for the follower only.
+   */
+  private followOnly(chunk: Buffer): void {
+    this.followDecoder ??= new StringDecoder('utf8');
+    if (this.followRedactor === undefined) this.followRedactor = this.redactor === null ? null : new StreamRedactor();
+    const text = this.followDecoder.write(chunk);
+    if (text.length === 0) return;
+    if (this.followRedactor === null) return this.follower?.output(text);
+    for (const p of this.followRedactor.push(text, 0)) this.follower?.output(p.text);
   }
 
   /** Writes the closing marker (if output was cut), flushes and closes. Idempotent. */
-  async close(): Promise<CastSummary> {
+  close(): Promise<CastSummary> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<CastSummary> {
     if (!this.closed) {
       this.release(this.redactor, 'o');
       this.release(this.inRedactor, 'i');
       this.closed = true;
       if (this.held.length > 0 && this.unrecordedHash === null) {
         // Output ended inside a character: those bytes were never recorded either.
-        this.unrecordedHash = createHash('sha256');
+        this.unrecordedHash = new OffThreadHash();
         this.skip(this.takeHeld(Buffer.alloc(0)));
       }
       if (this.unrecordedHash !== null && !this.failed) {
-        const sha = this.unrecordedHash.digest('hex');
+        const sha = await this.unrecordedHash.digest();
         this.event('m', `unrecorded output: ${this.unrecorded} bytes, sha256 ${sha}`, true);
       }
       this.flush();
@@ -280,8 +317,8 @@ export class CastWriter {
   private stopRecording(why: string): void {
     this.release(this.redactor, 'o');
     this.stopReason = why;
-    this.follower?.stopped();
-    this.unrecordedHash = createHash('sha256');
+    this.follower?.stopped?.();
+    this.unrecordedHash = new OffThreadHash();
     this.event('m', why);
   }
 
@@ -303,7 +340,11 @@ export class CastWriter {
   }
 
   private now(): number {
-    return (performance.now() - this.startedAt) / 1000;
+    return (absNow() - this.startedAt) / 1000;
+  }
+
+  private at(t: number | undefined): number {
+    return t === undefined ? this.now() : (t - this.startedAt) / 1000;
   }
 
   private eventAt(code: 'o' | 'i' | 'r' | 'm', data: string, time: number): void {
@@ -313,8 +354,8 @@ export class CastWriter {
   }
 
   /** Output or input text, through its redactor: held-back pieces keep the time they arrived. */
-  private text(code: 'o' | 'i', text: string, redactor: StreamRedactor | null): void {
-    const t = this.now();
+  private text(code: 'o' | 'i', text: string, redactor: StreamRedactor | null, at?: number): void {
+    const t = this.at(at);
     const follower = code === 'o' ? this.follower : null;
     if (code === 'o') this.privacy?.output(text);
     if (redactor === null) {
@@ -368,6 +409,11 @@ export class CastWriter {
 }
 
 const REPLACEMENT_UTF8 = Buffer.from('\uFFFD', 'utf8');
+
+/** Milliseconds on a clock every thread shares (performance.now() alone differs per thread). */
+export function absNow(): number {
+  return performance.timeOrigin + performance.now();
+}
 
 /** Lines wait at most this long in memory before they are written... */
 const FLUSH_MS = 200;
