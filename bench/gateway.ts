@@ -22,7 +22,7 @@ import { Scope, sleep, until } from '../test/fixtures/resources.js';
 import { sshArgs } from '../test/fixtures/ssh.js';
 import { startSshd, type Sshd } from '../test/fixtures/sshd.js';
 import { tcpProxy } from '../test/fixtures/proxy.js';
-import { percentile, median, fmt } from './lib/stats.js';
+import { percentile, median, fmt, seqBytes } from './lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const SEQ_N = quick ? 3_000_000 : 30_000_000;
@@ -183,12 +183,6 @@ function render(r: Record<string, unknown> & { throughputMBps: Record<Mode, numb
   ].join('\n');
 }
 
-/** Bytes `seq 1 n` prints. */
-function seqBytes(n: number): number {
-  let total = 0;
-  for (let digits = 1, lo = 1; lo <= n; digits++, lo *= 10) total += (Math.min(n, lo * 10 - 1) - lo + 1) * (digits + 1);
-  return total;
-}
 
 function timed(args: string[], hash = false): Promise<{ ms: number; bytes: number; sha256: string }> {
   return new Promise((resolve, reject) => {

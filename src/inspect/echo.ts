@@ -10,7 +10,7 @@
  * Output that arrives long after the last keystroke (outside the echo window) while a line is
  * being typed is foreign: it garbles the screen line (readline does not redraw for it), so the
  * line is marked dirty and redrawn before it is read. Foreign output timed to land inside an echo
- * window is not caught: a target process can always draw on the screen (see docs/inspection.md).
+ * window is not caught: a target process can always draw on the screen (see the README, "What command inspection can and cannot do").
  */
 
 /** Quiet time after the last output or keystroke before the screen counts as settled. */

@@ -1,5 +1,5 @@
 /** Messages between the relay thread (remote.ts) and the recording thread (thread.ts). */
-import type { CastHeader, CastSummary, CastWriterOptions } from './writer.js';
+import type { CastHeader, CastSummary, CastWriterOptions, UnrecordedTail } from './writer.js';
 
 /**
  * One recorded piece: [kind, recording id, arrival time (absNow ms), ...]. Bytes of 'o'/'i' are at
@@ -11,16 +11,18 @@ export type BatchEvent =
   | readonly ['m', number, number, string];
 
 export type ToThread =
-  | { readonly op: 'open'; readonly id: number; readonly path: string; readonly header: CastHeader; readonly opts: Omit<CastWriterOptions, 'onError'> }
+  | { readonly op: 'open'; readonly id: number; readonly path: string; readonly header: CastHeader; readonly opts: Omit<CastWriterOptions, 'onError' | 'onStop'> }
   | { readonly op: 'batch'; readonly events: readonly BatchEvent[]; readonly data: ArrayBuffer; readonly length: number }
   | { readonly op: 'watch'; readonly id: number; readonly req: number }
   | { readonly op: 'unwatch'; readonly id: number }
-  | { readonly op: 'close'; readonly id: number };
+  | { readonly op: 'close'; readonly id: number; readonly tail?: UnrecordedTail };
 
 export type FromThread =
   | { readonly op: 'opened'; readonly id: number }
   | { readonly op: 'error'; readonly id: number; readonly message: string; readonly opening?: boolean }
   | { readonly op: 'ack'; readonly bytes: number }
+  /** Recording stopped (cap, binary): output from `offset` on is the relay thread's to hash. */
+  | { readonly op: 'stopped'; readonly id: number; readonly offset: number }
   | { readonly op: 'followed'; readonly id: number; readonly text: string }
   | { readonly op: 'followedResize'; readonly id: number; readonly cols: number; readonly rows: number }
   | { readonly op: 'handoff'; readonly id: number; readonly req: number; readonly path?: string; readonly bytes?: number; readonly error?: string }

@@ -7,7 +7,7 @@
  * ever occupying the relay thread. Protocol: remote.ts.
  */
 import { parentPort } from 'node:worker_threads';
-import { CastWriter, type CastHeader, type CastWriterOptions } from './writer.js';
+import { CastWriter, type CastHeader, type CastWriterOptions, type UnrecordedTail } from './writer.js';
 import type { FromThread, ToThread } from './protocol.js';
 
 const port = parentPort;
@@ -39,9 +39,13 @@ function follow(id: number, text: string): void {
   }
 }
 
-async function open(id: number, path: string, header: CastHeader, opts: Omit<CastWriterOptions, 'onError'>): Promise<void> {
+async function open(id: number, path: string, header: CastHeader, opts: Omit<CastWriterOptions, 'onError' | 'onStop'>): Promise<void> {
   try {
-    const w = await CastWriter.open(path, header, { ...opts, onError: (err) => post({ op: 'error', id, message: err.message }) });
+    const w = await CastWriter.open(path, header, {
+      ...opts,
+      onError: (err) => post({ op: 'error', id, message: err.message }),
+      onStop: (offset) => post({ op: 'stopped', id, offset }),
+    });
     writers.set(id, w);
     post({ op: 'opened', id });
   } catch (err) {
@@ -49,11 +53,11 @@ async function open(id: number, path: string, header: CastHeader, opts: Omit<Cas
   }
 }
 
-async function close(id: number): Promise<void> {
+async function close(id: number, tail: UnrecordedTail | undefined): Promise<void> {
   const w = writers.get(id);
   if (w === undefined) return post({ op: 'closed', id, error: 'no such recording' });
   try {
-    const summary = await w.close();
+    const summary = await w.close(tail);
     post({ op: 'closed', id, summary, file: w.file });
   } catch (err) {
     post({ op: 'closed', id, error: (err as Error).message });
@@ -140,7 +144,7 @@ port.on('message', (m: ToThread) => {
       writers.get(m.id)?.follow({ output: () => {}, resize: () => {} })();
       break;
     case 'close':
-      void close(m.id);
+      void close(m.id, m.tail);
       break;
   }
 });

@@ -67,6 +67,18 @@ export interface CastWriterOptions {
   readonly input?: boolean;
   /** Compress the file to `.cast.gz` when it is closed. Default false. */
   readonly gzip?: boolean;
+  /**
+   * When set, output past the stop (cap or binary) is accounted for by the caller: the writer calls
+   * this with the output offset where the unrecorded stream begins, and `close(tail)` gets its count
+   * and SHA-256 (remote.ts: the relay thread hashes those bytes instead of shipping them here).
+   */
+  readonly onStop?: (offset: number) => void;
+}
+
+/** The unrecorded output's count and SHA-256, when the caller hashed it (see onStop). */
+export interface UnrecordedTail {
+  readonly bytes: number;
+  readonly sha256: string;
 }
 
 /**
@@ -103,6 +115,8 @@ export class CastWriter {
   private outputBytes = 0;
   private unrecorded = 0;
   private unrecordedHash: OffThreadHash | null = null;
+  /** Recording stopped and the caller hashes the rest (options.onStop). */
+  private stoppedExternally = false;
   /** The start of a character the decoder holds for the next chunk: recorded with it, or counted as unrecorded. */
   private held: Buffer = Buffer.alloc(0);
   private stopReason: string | null = null;
@@ -222,14 +236,14 @@ export class CastWriter {
       return;
     }
     if (this.outputBytes > this.opts.maxOutputBytes) {
-      this.stopRecording(`output recording stopped at the ${this.opts.maxOutputBytes}-byte cap; the stream continues unrecorded`);
+      this.stopRecording(`output recording stopped at the ${this.opts.maxOutputBytes}-byte cap; the stream continues unrecorded`, chunk);
       this.skip(this.takeHeld(chunk));
       if (this.follower !== null) this.followOnly(chunk);
       return;
     }
     const text = this.decoder.write(chunk);
     if (text.includes('\uFFFD') && !chunk.includes(REPLACEMENT_UTF8)) {
-      this.stopRecording('binary output (not UTF-8): not recorded from here on');
+      this.stopRecording('binary output (not UTF-8): not recorded from here on', chunk);
       this.skip(this.takeHeld(chunk));
       if (this.follower !== null) this.followOnly(chunk);
       return;
@@ -273,17 +287,20 @@ export class CastWriter {
   }
 
   /** Writes the closing marker (if output was cut), flushes and closes. Idempotent. */
-  close(): Promise<CastSummary> {
-    this.closing ??= this.closeOnce();
+  close(tail?: UnrecordedTail): Promise<CastSummary> {
+    this.closing ??= this.closeOnce(tail);
     return this.closing;
   }
 
-  private async closeOnce(): Promise<CastSummary> {
+  private async closeOnce(tail: UnrecordedTail | undefined): Promise<CastSummary> {
     if (!this.closed) {
       this.release(this.redactor, 'o');
       this.release(this.inRedactor, 'i');
       this.closed = true;
-      if (this.held.length > 0 && this.unrecordedHash === null) {
+      if (this.stoppedExternally) {
+        const t = tail ?? { bytes: this.unrecorded, sha256: 'unknown (the relay did not report it)' };
+        this.event('m', `unrecorded output: ${t.bytes} bytes, sha256 ${t.sha256}`, true);
+      } else if (this.held.length > 0 && this.unrecordedHash === null) {
         // Output ended inside a character: those bytes were never recorded either.
         this.unrecordedHash = new OffThreadHash();
         this.skip(this.takeHeld(Buffer.alloc(0)));
@@ -309,16 +326,22 @@ export class CastWriter {
         );
       }
       const h = await hashFile(this.file);
-      return { ...h, truncated: this.unrecordedHash !== null };
+      return { ...h, truncated: this.unrecordedHash !== null || this.stoppedExternally };
     })();
     return this.summary;
   }
 
-  private stopRecording(why: string): void {
+  /** `chunk` is the output chunk that made recording stop (it and what follows is not recorded). */
+  private stopRecording(why: string, chunk: Buffer): void {
     this.release(this.redactor, 'o');
     this.stopReason = why;
     this.follower?.stopped?.();
-    this.unrecordedHash = new OffThreadHash();
+    if (this.opts.onStop !== undefined) {
+      this.stoppedExternally = true;
+      this.opts.onStop(this.outputBytes - chunk.length - this.held.length);
+    } else {
+      this.unrecordedHash = new OffThreadHash();
+    }
     this.event('m', why);
   }
 
