@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     const sshd = await startSshd(scope);
     const prep = await prepareBroker(scope, { sshd, commands: { allow: ['seq *'] }, ...(values.cap !== undefined && { recordings: { maxExecOutputBytes: Number(values.cap) } }) });
     const cfg = await writeConfig(prep);
-    const child = spawn(process.execPath, [BIN, 'serve', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info' } });
+    const child = spawn(process.execPath, [...(process.env.BROKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), BIN, 'serve', '--config', cfg], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'info' } });
     let log = '';
     child.stderr.on('data', (b: Buffer) => (log += b.toString()));
     scope.defer(() => child.kill('SIGKILL'));
