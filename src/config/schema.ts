@@ -366,10 +366,10 @@ export const configSchema = z.strictObject({
       maxOutputBytes: z.number().int().min(1_024).default(64 * 1024 * 1024),
       /**
        * The same bound for exec sessions (`ssh host 'cmd'`), whose output is usually data for a
-       * program (`cat`, `tar`, dumps) rather than a screen someone read: the first 8 MiB are kept
+       * program (`cat`, `tar`, dumps) rather than a screen someone read: the first 4 MiB are kept
        * verbatim, the rest is accounted for by count and SHA-256. Keeps bulk transfers near line rate.
        */
-      maxExecOutputBytes: z.number().int().min(1_024).default(8 * 1024 * 1024),
+      maxExecOutputBytes: z.number().int().min(1_024).default(4 * 1024 * 1024),
       /**
        * Mask secrets (AWS key ids, private key blocks, password=/token= values, bearer tokens) in
        * recordings and the live view; never in what the responder sees. docs/recordings.md.
@@ -378,7 +378,7 @@ export const configSchema = z.strictObject({
       /** Compress each recording to `.cast.gz` when its session ends (hashes are of the .gz file). */
       gzip: z.boolean().default(false),
     })
-    .default({ dir: 'recordings', mode: 'strict', input: true, maxOutputBytes: 64 * 1024 * 1024, maxExecOutputBytes: 8 * 1024 * 1024, redact: true, gzip: false }),
+    .default({ dir: 'recordings', mode: 'strict', input: true, maxOutputBytes: 64 * 1024 * 1024, maxExecOutputBytes: 4 * 1024 * 1024, redact: true, gzip: false }),
   /**
    * The web UI on listen.http (docs/web.md). `publicUrl`: the address users open (behind a TLS
    * proxy: https://...; Secure cookies then); default http://<listen.http>. `sessionTtl`: how long

@@ -37,7 +37,7 @@ describe('buildConfig defaults', () => {
       listen: { ssh: { host: '127.0.0.1', port: 2222 }, http: undefined, grpc: { host: '127.0.0.1', port: 9090 } },
       dataDir: '/etc/gatehouse/data',
       store: { kind: 'sqlite', path: '/etc/gatehouse/data/gatehouse.db', failClosedAfterMs: 10_000 },
-      recordings: { dir: '/etc/gatehouse/recordings', mode: 'strict', input: true, maxOutputBytes: 64 * 1024 * 1024, maxExecOutputBytes: 8 * 1024 * 1024, redact: true, gzip: false },
+      recordings: { dir: '/etc/gatehouse/recordings', mode: 'strict', input: true, maxOutputBytes: 64 * 1024 * 1024, maxExecOutputBytes: 4 * 1024 * 1024, redact: true, gzip: false },
       web: { publicUrl: undefined, sessionTtlMs: 43_200_000, loginLinkTtlMs: 120_000 },
       ssh: { loginGraceTimeMs: 30_000, hostKeys: [], ciphers: undefined },
       grpc: { tls: undefined },
@@ -111,7 +111,7 @@ describe('buildConfig defaults', () => {
     });
     expect(c.listen).toEqual({ ssh: { host: '0.0.0.0', port: 22 }, http: { host: '::1', port: 8080 }, grpc: { host: '127.0.0.1', port: 0 } });
     expect(c.store).toEqual({ kind: 'postgres', url: 'postgres://gh@db/gatehouse', failClosedAfterMs: 30_000 });
-    expect(c.recordings).toEqual({ dir: '/etc/gatehouse/recordings', mode: 'best-effort', input: true, maxOutputBytes: 2048, maxExecOutputBytes: 8 * 1024 * 1024, redact: true, gzip: false });
+    expect(c.recordings).toEqual({ dir: '/etc/gatehouse/recordings', mode: 'best-effort', input: true, maxOutputBytes: 2048, maxExecOutputBytes: 4 * 1024 * 1024, redact: true, gzip: false });
     expect(c.ssh.loginGraceTimeMs).toBe(60_000);
     expect(c.users[0]?.keys).toEqual([KEY]);
     expect(c.users[0]?.totp).toBe('JBSWY3DPEHPK3PXP');
