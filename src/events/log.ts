@@ -58,7 +58,7 @@ export class EventLog {
     const c = draft.ctx;
     return {
       id: newEventId(),
-      time: new Date(this.clock.now()).toISOString(),
+      time: new Date(draft.at ?? this.clock.now()).toISOString(),
       type: draft.type,
       code: spec.code,
       severity: spec.severity,

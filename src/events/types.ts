@@ -16,6 +16,11 @@ export interface EventDraft<T extends EventType = EventType> {
   readonly type: T;
   readonly data: EventData<T>;
   readonly ctx: EventContext;
+  /**
+   * When it happened (ms since the epoch), if earlier than the draft is written: `session.end` is
+   * stamped when the connections closed, not when the recording had finished closing.
+   */
+  readonly at?: number;
 }
 
 /** An event with identity and time, before the store gives it a place in the chain. */

@@ -224,6 +224,8 @@ export class LiveSession implements Watched {
     this.relay?.finishClient(brokerEnded ? { code: BROKER_EXIT, signal: null } : this.exitStatus);
     await upstreamClosed;
     await this.relay?.flushed();
+    // The session ended here, for the responder and on the target; what follows is bookkeeping.
+    const endedAt = this.deps.clock.now();
     let summary: CastSummary | null = null;
     if (this.recording) {
       try {
@@ -240,12 +242,11 @@ export class LiveSession implements Watched {
       this.deps.onEnded(this, reason);
       return;
     }
-    const now = this.deps.clock.now();
     const stats = this.relay?.stats ?? { bytesIn: 0, bytesOut: 0 };
     const exitCode = reason === 'exit' ? (this.exitStatus?.code ?? null) : null;
     const events: EventDraft[] = [
       ...extra,
-      { type: 'session.end', ctx: this.ctx(), data: { reason, exitCode, durationMs: now - this.startedAt, bytesIn: stats.bytesIn, bytesOut: stats.bytesOut, message: message ?? null } },
+      { type: 'session.end', ctx: this.ctx(), at: endedAt, data: { reason, exitCode, durationMs: endedAt - this.startedAt, bytesIn: stats.bytesIn, bytesOut: stats.bytesOut, message: message ?? null } },
     ];
     if (this.recording && summary) {
       events.push({ type: 'recording.closed', ctx: this.ctx(), data: { path: this.recording.path, sha256: summary.sha256, bytes: summary.bytes, truncated: summary.truncated } });
@@ -254,8 +255,8 @@ export class LiveSession implements Watched {
     await commitWithRetry(
       () =>
         this.deps.events.commit({
-          sessions: [this.row(reason, exitCode, now)],
-          ...(this.recording && { recordings: [this.recordingRow('closed', summary, now)] }),
+          sessions: [this.row(reason, exitCode, endedAt)],
+          ...(this.recording && { recordings: [this.recordingRow('closed', summary, endedAt)] }),
           events,
         }),
       this.log,

@@ -14,9 +14,11 @@ import { absNow, type CastHeader, type CastSummary, type CastWriterOptions } fro
 
 const HIGH_WATER = 64 * 1024 * 1024;
 const LOW_WATER = 32 * 1024 * 1024;
+const WATCHED_HIGH_WATER = 2 * 1024 * 1024;
 /** A close that takes longer (gzip and hash of a large file included) is reported as failed. */
 const CLOSE_TIMEOUT_MS = 60_000;
 const BATCH_BYTES = 512 * 1024;
+const WATCHED_BATCH_BYTES = 32 * 1024;
 const BATCH_MS = 5;
 const RETAIN_MARGIN = 8;
 
@@ -59,9 +61,11 @@ class RecordingThread {
   private drained: (() => void)[] = [];
   private nextId = 1;
   private nextReq = 1;
-  readonly recordings = new Map<number, RemoteRecording>();
+  private readonly recordings = new Map<number, RemoteRecording>();
   private readonly handoffs = new Map<number, (r: { path?: string; bytes?: number; error?: string }) => void>();
   dead: Error | null = null;
+  /** Recordings with a live view following them. */
+  watching = 0;
 
   constructor(onExit: () => void) {
     const url = import.meta.url;
@@ -81,6 +85,16 @@ class RecordingThread {
 
   id(): number {
     return this.nextId++;
+  }
+
+  /** The thread keeps the process alive while a recording is open, and not after (unref). */
+  add(id: number, r: RemoteRecording): void {
+    if (this.recordings.size === 0) this.worker.ref();
+    this.recordings.set(id, r);
+  }
+
+  remove(id: number): void {
+    if (this.recordings.delete(id) && this.recordings.size === 0) this.worker.unref();
   }
 
   send(m: ToThread): void {
@@ -103,8 +117,13 @@ class RecordingThread {
     this.schedule();
   }
 
+  /**
+   * Past the high-water mark the relay pauses the target. With a live view following, the mark is
+   * low: the view is fed by this thread, so the recording must keep pace with what the responder
+   * sees, or watchers would get the output late and in bursts.
+   */
   get congested(): boolean {
-    return this.inflight + this.bytes > HIGH_WATER;
+    return this.inflight + this.bytes > (this.watching > 0 ? WATCHED_HIGH_WATER : HIGH_WATER);
   }
 
   onceDrained(fn: () => void): void {
@@ -126,7 +145,8 @@ class RecordingThread {
    * (and a live view) within milliseconds. Times are taken on arrival, so batching never shifts them.
    */
   private schedule(): void {
-    if (this.bytes >= BATCH_BYTES) return this.flush();
+    // With a live view following, smaller batches: its output arrives in smaller, steadier pieces.
+    if (this.bytes >= (this.watching > 0 ? WATCHED_BATCH_BYTES : BATCH_BYTES)) return this.flush();
     if (this.scheduled) return;
     this.scheduled = true;
     this.timer = setTimeout(this.flushNow, BATCH_MS);
@@ -161,7 +181,7 @@ class RecordingThread {
       case 'ack': {
         this.inflight -= m.bytes;
         for (const [id, n] of this.unacked.shift() ?? []) this.recordings.get(id)?.processed(n);
-        if (this.inflight <= LOW_WATER && this.drained.length > 0) {
+        if (this.inflight <= (this.watching > 0 ? WATCHED_HIGH_WATER / 2 : LOW_WATER) && this.drained.length > 0) {
           const waiting = this.drained;
           this.drained = [];
           for (const fn of waiting) fn();
@@ -226,7 +246,7 @@ export class RemoteRecording implements Recorder {
     this.t = shared();
     this.id = this.t.id();
     this.file = path;
-    this.t.recordings.set(this.id, this);
+    this.t.add(this.id, this);
   }
 
   /** Opens `path` on the recording thread; rejects when the file cannot be created. */
@@ -310,12 +330,14 @@ export class RemoteRecording implements Recorder {
   }
 
   watch(f: LiveFollower): Watching {
+    if (this.follower === null) this.t.watching++;
     this.follower = f;
     return {
       handoff: this.t.watch(this.id),
       stop: () => {
         if (this.follower !== f) return;
         this.follower = null;
+        this.t.watching--;
         this.t.send({ op: 'unwatch', id: this.id });
       },
     };
@@ -334,7 +356,7 @@ export class RemoteRecording implements Recorder {
         this.t.send({ op: 'close', id: this.id, ...(tail && { tail }) });
       });
     }).then((r) => {
-      this.t.recordings.delete(this.id);
+      this.t.remove(this.id);
       if (r.error !== undefined || r.summary === undefined) throw new Error(r.error ?? 'the recording did not close');
       this.file = r.file ?? this.path;
       return r.summary;
@@ -353,6 +375,7 @@ export class RemoteRecording implements Recorder {
         if (this.opened) {
           this.opened(new Error(m.message));
           this.opened = null;
+          this.t.remove(this.id);
         } else if (!this.failed) {
           this.failed = true;
           this.onError(new Error(m.message));
