@@ -11,7 +11,7 @@
  * Writes bench/results/web.json and prints a markdown summary (copied into bench/RESULTS.md).
  */
 import { spawn } from 'node:child_process';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { connect } from '../src/cli/client.js';
@@ -60,8 +60,21 @@ async function main(): Promise<void> {
       return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, clock ticks → seconds
     };
 
+    /** CPU seconds of the main (relay) thread and of all the others (recording, hashing, libuv pool). */
+    const threads = async (): Promise<Map<string, number>> => {
+      const out = new Map<string, number>();
+      for (const t of await readdir(`/proc/${broker.child.pid}/task`).catch(() => [])) {
+        const stat = await readFile(`/proc/${broker.child.pid}/task/${t}/stat`, 'utf8').catch(() => '');
+        const name = t === String(broker.child.pid) ? 'main' : 'other threads';
+        const f = stat.split(') ')[1]?.split(' ') ?? [];
+        out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+      }
+      return out;
+    };
+    const byThread: { 0: Map<string, number>; 1: Map<string, number> } = { 0: new Map(), 1: new Map() };
+
     /** Starts `command` over ssh; once its session is live, opens `n` watchers. */
-    async function session(command: string, n: number, onLine?: (w: number, text: string) => void): Promise<{ bytes: number; ms: number; watchers: Watcher[] }> {
+    async function session(command: string, n: number, onLine?: (w: number, text: string) => void): Promise<{ bytes: number; ms: number; watchers: Watcher[]; joinedCpu: number }> {
       const before = new Set(await liveIds());
       const t0 = Date.now();
       const child = spawn('ssh', ssh(command), { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -70,10 +83,13 @@ async function main(): Promise<void> {
       const exited = new Promise<void>((r) => child.once('close', () => r()));
       const id = await until(async () => (await liveIds()).find((x) => !before.has(x)), 5_000, 'live session');
       const watchers = await Promise.all(Array.from({ length: n }, (_, i) => watch(id, i, onLine)));
+      // Joined: every watcher has its first snapshot (the command is still in its `sleep 1`).
+      await until(() => watchers.every((w) => w.snapshots > 0), 5_000, 'first snapshots');
+      const joinedCpu = await cpu();
       await exited;
       const ms = Date.now() - t0;
       await Promise.all(watchers.map((w) => w.ended));
-      return { bytes, ms, watchers };
+      return { bytes, ms, watchers, joinedCpu };
     }
     async function liveIds(): Promise<string[]> {
       const r = (await (await fetch(`${base}/api/sessions`, { headers: { Cookie: cookie } })).json()) as { live: { id: string }[] };
@@ -102,23 +118,31 @@ async function main(): Promise<void> {
 
     // 1. Watcher overhead: broker CPU per MB, 0 vs 1 watcher.
     const perMb: { 0: number[]; 1: number[] } = { 0: [], 1: [] };
+    /** The same, from the moment the watcher has joined (its first snapshot): the transfer alone. */
+    const transferPerMb: { 0: number[]; 1: number[] } = { 0: [], 1: [] };
+    const untilJoined: { 0: number[]; 1: number[] } = { 0: [], 1: [] };
     const watcherShare: { share: number; snapshots: number }[] = [];
     const mbps: { 0: number[]; 1: number[] } = { 0: [], 1: [] };
     for (let r = 0; r < RUNS; r++) {
       for (const n of [0, 1] as const) {
         await sleep(300);
         const c0 = await cpu();
+        const t0 = await threads();
         const s = await session(`sleep 1; seq 1 ${SEQ_N}`, n);
         await sleep(200);
         const used = (await cpu()) - c0;
+        for (const [name, sec] of await threads()) byThread[n].set(name, (byThread[n].get(name) ?? 0) + sec - (t0.get(name) ?? 0));
         // A watcher that cannot keep up with a saturating transfer is resynced from a snapshot
         // (watchers never slow the session); how much it got directly is reported, not required.
         if (n === 1 && s.watchers[0]) watcherShare.push({ share: s.watchers[0].bytes / s.bytes, snapshots: s.watchers[0].snapshots });
         perMb[n].push((used / (s.bytes / 1e6)) * 1000);
+        transferPerMb[n].push((((await cpu()) - s.joinedCpu) / (s.bytes / 1e6)) * 1000);
+        untilJoined[n].push((s.joinedCpu - c0) * 1000);
         mbps[n].push(s.bytes / 1e6 / ((s.ms - 1000) / 1000));
       }
     }
     const overhead = median(perMb[1]) / median(perMb[0]) - 1;
+    const transferOverhead = median(transferPerMb[1]) / median(transferPerMb[0]) - 1;
 
     // 2. Fan-out: 20 watchers, 1 MB/s for DURATION s.
     const lags: number[] = [];
@@ -141,9 +165,12 @@ async function main(): Promise<void> {
       watcherOverhead: {
         cpuMsPerMb: { none: median(perMb[0]), oneWatcher: median(perMb[1]), noneMean: mean(perMb[0]), oneWatcherMean: mean(perMb[1]) },
         increase: overhead,
+        transferOnly: { cpuMsPerMb: { none: median(transferPerMb[0]), oneWatcher: median(transferPerMb[1]) }, increase: transferOverhead },
+        cpuMsUntilJoined: { none: median(untilJoined[0]), oneWatcher: median(untilJoined[1]) },
         throughputMBps: { none: median(mbps[0]), oneWatcher: median(mbps[1]) },
         watcherReceived: watcherShare,
-        runs: { perMb, mbps },
+        runs: { perMb, transferPerMb, untilJoined, mbps },
+        cpuSecondsByThread: { none: Object.fromEntries(byThread[0]), oneWatcher: Object.fromEntries(byThread[1]) },
       },
       fanOut: {
         watchers: WATCHERS,
@@ -165,7 +192,11 @@ async function main(): Promise<void> {
         `| broker CPU per MB, median (ms) | ${fmt(median(perMb[0]), 2)} | ${fmt(median(perMb[1]), 2)} (${overhead >= 0 ? '+' : ''}${fmt(overhead * 100)}%) |`,
         `| broker CPU per MB, mean (ms) | ${fmt(mean(perMb[0]), 2)} | ${fmt(mean(perMb[1]), 2)} |`,
         `| broker CPU per MB, every run (ms) | ${perMb[0].map((x) => fmt(x, 1)).join(' ')} | ${perMb[1].map((x) => fmt(x, 1)).join(' ')} |`,
+        `| from the join on (the transfer alone): CPU per MB, median (ms) | ${fmt(median(transferPerMb[0]), 2)} | ${fmt(median(transferPerMb[1]), 2)} (${transferOverhead >= 0 ? '+' : ''}${fmt(transferOverhead * 100)}%) |`,
+        `| from the join on, every run (ms) | ${transferPerMb[0].map((x) => fmt(x, 2)).join(' ')} | ${transferPerMb[1].map((x) => fmt(x, 2)).join(' ')} |`,
+        `| broker CPU from ssh start to joined, median (ms) | ${fmt(median(untilJoined[0]))} | ${fmt(median(untilJoined[1]))} |`,
         `| throughput (MB/s) | ${fmt(median(mbps[0]))} | ${fmt(median(mbps[1]))} |`,
+        `| CPU by thread, all runs (s) | ${[...byThread[0]].map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')} | ${[...byThread[1]].map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')} |`,
         `| share of the output the watcher got live (snapshots) | | ${watcherShare.map((w) => `${fmt(w.share * 100, 0)}% (${w.snapshots})`).join(' ')} |`,
         '',
         `| ${WATCHERS} watchers, 1 MB/s for ${DURATION} s | |`,

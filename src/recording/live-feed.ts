@@ -51,11 +51,13 @@ export interface WatcherSink {
   readonly buffered: number;
 }
 
-type Msg = { kind: 'o'; text: string } | { kind: 'r'; cols: number; rows: number };
+/** Output, a resize, or a flood's screen sample. */
+type Msg = { kind: 'o'; text: string } | { kind: 'r'; cols: number; rows: number } | { kind: 's'; text: string };
+type StreamMsg = Exclude<Msg, { kind: 's' }>;
 
 interface WatcherState {
   mode: 'waiting' | 'snapshotting' | 'live' | 'congested';
-  queue: Msg[];
+  queue: StreamMsg[];
   queued: number;
   since: number;
   timer: NodeJS.Timeout | null;
@@ -102,6 +104,7 @@ export class Feed {
       const w = writer.watch({
         output: (text) => this.deliver({ kind: 'o', text }),
         resize: (cols, rows) => this.deliver({ kind: 'r', cols, rows }),
+        screen: (text) => this.deliver({ kind: 's', text }),
       });
       this.unfollow = w.stop;
       handoff = w.handoff;
@@ -196,15 +199,30 @@ export class Feed {
       return;
     }
     this.apply(m);
+    if (m.kind === 's') {
+      // A flood's screen sample (recording/flood.ts): every watcher redraws from it.
+      for (const [sink, w] of this.watchers) if (w.mode === 'live' || w.mode === 'snapshotting') this.snapshot(sink, w);
+      return;
+    }
     for (const [sink, w] of this.watchers) this.send(sink, w, m);
   }
 
   private apply(m: Msg): void {
     if (m.kind === 'o') this.feedTerm(m.text);
-    else this.resizeTerm(m.cols, m.rows);
+    else if (m.kind === 'r') this.resizeTerm(m.cols, m.rows);
+    else this.redraw(m.text);
   }
 
-  private send(sink: WatcherSink, w: WatcherState, m: Msg): void {
+  /** The screen is rebuilt from a sample of the output (a flood's tail) rather than the stream. */
+  private redraw(text: string): void {
+    this.tail = [text];
+    this.tailLength = text.length;
+    if (text.includes('\x1b[?')) this.followAlt(text);
+    this.lastOutput = performance.now();
+    this.rebuild();
+  }
+
+  private send(sink: WatcherSink, w: WatcherState, m: StreamMsg): void {
     if (w.mode === 'live') {
       if (sink.buffered > HIGH_WATER) return this.congest(sink, w);
       if (m.kind === 'o') sink.output(m.text);

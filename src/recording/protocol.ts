@@ -8,7 +8,9 @@ import type { CastHeader, CastSummary, CastWriterOptions, UnrecordedTail } from 
 export type BatchEvent =
   | readonly ['o' | 'i', number, number, number, number]
   | readonly ['r', number, number, number, number]
-  | readonly ['m', number, number, string];
+  | readonly ['m', number, number, string]
+  /** A screen sample of unrecorded output during a flood (flood.ts): offset, length, still flooding (1) or over (0). */
+  | readonly ['s', number, number, number, number, 0 | 1];
 
 export type ToThread =
   | { readonly op: 'open'; readonly id: number; readonly path: string; readonly header: CastHeader; readonly opts: Omit<CastWriterOptions, 'onError' | 'onStop'> }
@@ -25,5 +27,6 @@ export type FromThread =
   | { readonly op: 'stopped'; readonly id: number; readonly offset: number }
   | { readonly op: 'followed'; readonly id: number; readonly text: string }
   | { readonly op: 'followedResize'; readonly id: number; readonly cols: number; readonly rows: number }
+  | { readonly op: 'followedScreen'; readonly id: number; readonly text: string; readonly flooding: boolean }
   | { readonly op: 'handoff'; readonly id: number; readonly req: number; readonly path?: string; readonly bytes?: number; readonly error?: string }
   | { readonly op: 'closed'; readonly id: number; readonly summary?: CastSummary; readonly file?: string; readonly error?: string };

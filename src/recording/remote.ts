@@ -9,16 +9,15 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { FloodSampler } from './flood.js';
 import type { BatchEvent, FromThread, ToThread } from './protocol.js';
 import { absNow, type CastHeader, type CastSummary, type CastWriterOptions } from './writer.js';
 
 const HIGH_WATER = 64 * 1024 * 1024;
 const LOW_WATER = 32 * 1024 * 1024;
-const WATCHED_HIGH_WATER = 2 * 1024 * 1024;
 /** A close that takes longer (gzip and hash of a large file included) is reported as failed. */
 const CLOSE_TIMEOUT_MS = 60_000;
 const BATCH_BYTES = 512 * 1024;
-const WATCHED_BATCH_BYTES = 32 * 1024;
 const BATCH_MS = 5;
 const RETAIN_MARGIN = 8;
 
@@ -26,6 +25,8 @@ const RETAIN_MARGIN = 8;
 export interface LiveFollower {
   output(text: string): void;
   resize(cols: number, rows: number): void;
+  /** During a flood of unrecorded output (flood.ts): the screen to redraw from; `flooding` false on the last one. */
+  screen(text: string, flooding: boolean): void;
 }
 
 /** Where a live view starts: the file holds exactly `bytes` of the recording when it follows on. */
@@ -64,8 +65,6 @@ class RecordingThread {
   private readonly recordings = new Map<number, RemoteRecording>();
   private readonly handoffs = new Map<number, (r: { path?: string; bytes?: number; error?: string }) => void>();
   dead: Error | null = null;
-  /** Recordings with a live view following them. */
-  watching = 0;
 
   constructor(onExit: () => void) {
     const url = import.meta.url;
@@ -112,18 +111,25 @@ class RecordingThread {
     this.schedule();
   }
 
+  /** A screen sample for the live view (flood.ts): travels like output, is not recorded. */
+  recordScreen(id: number, tail: Buffer, flooding: boolean): void {
+    this.events.push(['s', id, absNow(), this.bytes, tail.length, flooding ? 1 : 0]);
+    this.chunks.push(tail);
+    this.bytes += tail.length;
+    this.schedule();
+  }
+
   recordMeta(e: BatchEvent): void {
     this.events.push(e);
     this.schedule();
   }
 
   /**
-   * Past the high-water mark the relay pauses the target. With a live view following, the mark is
-   * low: the view is fed by this thread, so the recording must keep pace with what the responder
-   * sees, or watchers would get the output late and in bursts.
+   * Past the high-water mark the relay pauses the target. (A live view fed by this thread does not
+   * fall behind it: only a flood fills the queue, and a flood is sampled for the view, flood.ts.)
    */
   get congested(): boolean {
-    return this.inflight + this.bytes > (this.watching > 0 ? WATCHED_HIGH_WATER : HIGH_WATER);
+    return this.inflight + this.bytes > HIGH_WATER;
   }
 
   onceDrained(fn: () => void): void {
@@ -145,8 +151,7 @@ class RecordingThread {
    * (and a live view) within milliseconds. Times are taken on arrival, so batching never shifts them.
    */
   private schedule(): void {
-    // With a live view following, smaller batches: its output arrives in smaller, steadier pieces.
-    if (this.bytes >= (this.watching > 0 ? WATCHED_BATCH_BYTES : BATCH_BYTES)) return this.flush();
+    if (this.bytes >= BATCH_BYTES) return this.flush();
     if (this.scheduled) return;
     this.scheduled = true;
     this.timer = setTimeout(this.flushNow, BATCH_MS);
@@ -181,7 +186,7 @@ class RecordingThread {
       case 'ack': {
         this.inflight -= m.bytes;
         for (const [id, n] of this.unacked.shift() ?? []) this.recordings.get(id)?.processed(n);
-        if (this.inflight <= (this.watching > 0 ? WATCHED_HIGH_WATER / 2 : LOW_WATER) && this.drained.length > 0) {
+        if (this.inflight <= LOW_WATER && this.drained.length > 0) {
           const waiting = this.drained;
           this.drained = [];
           for (const fn of waiting) fn();
@@ -224,6 +229,8 @@ export class RemoteRecording implements Recorder {
   private closing: Promise<CastSummary> | null = null;
   private closed: ((r: { summary?: CastSummary; file?: string; error?: string }) => void) | null = null;
   private follower: LiveFollower | null = null;
+  /** Samples the unrecorded output for the live view during floods. */
+  private sampler: FloodSampler | null = null;
   private failed = false;
   file: string;
   /**
@@ -266,12 +273,21 @@ export class RemoteRecording implements Recorder {
       this.tail.update(chunk);
       this.tailBytes += chunk.length;
       // A live view still follows the session past the cap: only then do the bytes travel.
-      if (this.follower !== null) this.t.record('o', this.id, chunk);
+      if (this.follower !== null) this.follow(chunk);
       return;
     }
     this.t.record('o', this.id, chunk);
     this.retained.push(chunk);
     this.sent += chunk.length;
+  }
+
+  /** Unrecorded output for the live view: every byte, or during a flood a sample of the screen. */
+  private follow(chunk: Buffer): void {
+    this.sampler ??= new FloodSampler((tail, flooding) => {
+      if (this.follower === null) return;
+      this.t.recordScreen(this.id, tail, flooding);
+    });
+    if (!this.sampler.push(chunk)) this.t.record('o', this.id, chunk);
   }
 
   private waitingCatchUp: (() => void) | null = null;
@@ -330,14 +346,13 @@ export class RemoteRecording implements Recorder {
   }
 
   watch(f: LiveFollower): Watching {
-    if (this.follower === null) this.t.watching++;
     this.follower = f;
     return {
       handoff: this.t.watch(this.id),
       stop: () => {
         if (this.follower !== f) return;
         this.follower = null;
-        this.t.watching--;
+        this.sampler?.dispose();
         this.t.send({ op: 'unwatch', id: this.id });
       },
     };
@@ -349,6 +364,7 @@ export class RemoteRecording implements Recorder {
       this.closed = resolve;
       const timer = setTimeout(() => resolve({ error: 'the recording thread did not close the file in time' }), CLOSE_TIMEOUT_MS);
       timer.unref();
+      this.sampler?.dispose();
       // Once every byte sent is processed, a stop (if any) has been reported: the tail is complete.
       this.t.flush();
       this.caughtUp(() => {
@@ -390,6 +406,9 @@ export class RemoteRecording implements Recorder {
         break;
       case 'followedResize':
         this.follower?.resize(m.cols, m.rows);
+        break;
+      case 'followedScreen':
+        this.follower?.screen(m.text, m.flooding);
         break;
       case 'closed':
         this.closed?.(m);

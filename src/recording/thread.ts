@@ -8,6 +8,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { CastWriter, type CastHeader, type CastWriterOptions, type UnrecordedTail } from './writer.js';
+import { TextFloodSampler } from './flood.js';
 import type { FromThread, ToThread } from './protocol.js';
 
 const port = parentPort;
@@ -17,12 +18,15 @@ const writers = new Map<number, CastWriter>();
 /** Follower output batched per tick, per recording. */
 const followed = new Map<number, string[]>();
 let followFlush = false;
+/** Floods of recorded output, sampled for the live view like unrecorded ones (flood.ts). */
+const floods = new Map<number, TextFloodSampler>();
 
 function post(m: FromThread): void {
   port?.postMessage(m);
 }
 
 function follow(id: number, text: string): void {
+  if (floods.get(id)?.push(text)) return;
   let list = followed.get(id);
   if (list === undefined) {
     list = [];
@@ -37,6 +41,14 @@ function follow(id: number, text: string): void {
       followed.clear();
     });
   }
+}
+
+/** A screen for the live view, after the output followed so far (still waiting for the end of the tick). */
+function screen(id: number, text: string, flooding: boolean): void {
+  const before = followed.get(id);
+  if (before !== undefined) post({ op: 'followed', id, text: before.join('') });
+  followed.delete(id);
+  post({ op: 'followedScreen', id, text, flooding });
 }
 
 async function open(id: number, path: string, header: CastHeader, opts: Omit<CastWriterOptions, 'onError' | 'onStop'>): Promise<void> {
@@ -63,6 +75,8 @@ async function close(id: number, tail: UnrecordedTail | undefined): Promise<void
     post({ op: 'closed', id, error: (err as Error).message });
   } finally {
     writers.delete(id);
+    floods.get(id)?.dispose();
+    floods.delete(id);
   }
 }
 
@@ -71,7 +85,13 @@ function watch(id: number, req: number): void {
   if (w === undefined) return post({ op: 'handoff', id, req, error: 'no such recording' });
   // Handoff and subscription in one step, between two batches: nothing missed, nothing twice.
   const h = w.liveHandoff();
-  w.follow({ output: (text) => follow(id, text), resize: (cols, rows) => post({ op: 'followedResize', id, cols, rows }) });
+  floods.get(id)?.dispose();
+  floods.set(id, new TextFloodSampler((text, flooding) => screen(id, text, flooding)));
+  w.follow({
+    output: (text) => follow(id, text),
+    resize: (cols, rows) => post({ op: 'followedResize', id, cols, rows }),
+    screen: (text, flooding) => screen(id, text, flooding),
+  });
   h.flushed.then(
     () => post({ op: 'handoff', id, req, path: h.path, bytes: h.bytes }),
     (err: unknown) => post({ op: 'handoff', id, req, error: (err as Error).message }),
@@ -132,6 +152,9 @@ port.on('message', (m: ToThread) => {
           case 'm':
             w.marker(e[3], e[2]);
             break;
+          case 's':
+            w.followScreen(data.subarray(e[3], e[3] + e[4]), e[5] === 1);
+            break;
         }
       }
       ack(m.length, [...touched]);
@@ -142,6 +165,8 @@ port.on('message', (m: ToThread) => {
       break;
     case 'unwatch':
       writers.get(m.id)?.follow({ output: () => {}, resize: () => {} })();
+      floods.get(m.id)?.dispose();
+      floods.delete(m.id);
       break;
     case 'close':
       void close(m.id, m.tail);

@@ -24,6 +24,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
+import { sampleText } from './sample.js';
 import { gzipFile, hashFile } from './file.js';
 
 export { hashFile } from './file.js';
@@ -104,6 +105,8 @@ export interface OutputFollower {
   resize(cols: number, rows: number): void;
   /** Output recording stopped (cap, binary output); output() goes on for the follower. */
   stopped?(): void;
+  /** During a flood of unrecorded output: the screen to redraw from (sample.ts), instead of every byte. */
+  screen?(text: string, flooding: boolean): void;
 }
 
 export class CastWriter {
@@ -284,6 +287,14 @@ export class CastWriter {
     if (text.length === 0) return;
     if (this.followRedactor === null) return this.follower?.output(text);
     for (const p of this.followRedactor.push(text, 0)) this.follower?.output(p.text);
+  }
+
+  /** A screen sample during a flood (flood.ts); following byte by byte starts afresh after it. */
+  followScreen(raw: Buffer, flooding: boolean): void {
+    if (this.closed || this.follower?.screen === undefined) return;
+    this.followDecoder = undefined;
+    this.followRedactor = undefined;
+    this.follower.screen(sampleText(raw, this.redactor !== null), flooding);
   }
 
   /** Writes the closing marker (if output was cut), flushes and closes. Idempotent. */

@@ -98,6 +98,24 @@ describe('LiveHub', () => {
     expect(hub.watchers('s')).toBe(1);
   });
 
+  it('redraws every watcher from a flood\'s screen sample, then follows live output again', async () => {
+    const { hub, emit, writer } = await setup();
+    emit('before\r\n');
+    const w = sink();
+    hub.watch('s', w);
+    await until(() => w.msgs.some((m) => m.kind === 'snapshot'), 5_000, 'snapshot');
+    // What the recording thread sends during a flood of unrecorded output (flood.ts, sample.ts).
+    writer.followScreen(Buffer.from('cut-off\r\nsample 1 password=hunter2\r\nsample 2\r\n'), false);
+    await until(() => w.msgs.filter((m) => m.kind === 'snapshot').length === 2, 5_000, 'the redraw');
+    emit('after the flood\r\n');
+    await until(() => w.msgs.some((m) => m.kind === 'o' && m.text.includes('after the flood')), 5_000, 'live output');
+    const screen = (await screenOf(w)).join('\n');
+    expect(screen).toContain('sample 1 password=*******');
+    expect(screen).toContain('after the flood');
+    expect(screen).not.toContain('cut-off');
+    expect(screen).not.toContain('before');
+  });
+
   it('resyncs a watcher that falls behind from a fresh snapshot, and drops none of the others', async () => {
     const { hub, emit, reference } = await setup();
     const slow = sink();

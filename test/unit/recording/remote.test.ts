@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCast, readCast } from '../../../src/recording/reader.js';
+import { TAIL_BYTES } from '../../../src/recording/flood.js';
 import { RemoteRecording } from '../../../src/recording/remote.js';
 import { CastWriter, type CastHeader } from '../../../src/recording/writer.js';
 import { testScope } from '../../fixtures/scope.js';
@@ -52,7 +53,7 @@ describe('recording on its own thread', () => {
     const r = await RemoteRecording.open(join(dir, 'live.cast'), HEADER, { maxOutputBytes: 2048, onError: () => {} });
     r.output(Buffer.from('before-the-watcher\r\n'));
     const seen: string[] = [];
-    const w = r.watch({ output: (t) => seen.push(t), resize: () => {} });
+    const w = r.watch({ output: (t) => seen.push(t), resize: () => {}, screen: () => seen.push('<screen>') });
     r.output(Buffer.from('after-the-watcher\r\n'));
     r.output(Buffer.alloc(4096, 0x61)); // past the 2 KiB cap: not recorded, still shown live
     r.output(Buffer.from('\r\nstill-live\r\n'));
@@ -66,6 +67,49 @@ describe('recording on its own thread', () => {
     // The unrecorded part (from the chunk that crossed the cap) was hashed on this thread.
     const rest = Buffer.concat([Buffer.alloc(4096, 0x61), Buffer.from('\r\nstill-live\r\n')]);
     expect(cast.events.at(-1)?.[2]).toBe(`unrecorded output: ${rest.length} bytes, sha256 ${createHash('sha256').update(rest).digest('hex')}`);
+  });
+
+  it.each([
+    ['unrecorded (past the cap: sampled on this thread)', 1024],
+    ['recorded (sampled on the recording thread)', 64 * 1024 * 1024],
+  ])('during a flood of %s output, gives a live view screen samples instead of every byte', async (_, maxOutputBytes) => {
+    const dir = await scope.tempDir();
+    const r = await RemoteRecording.open(join(dir, 'flood.cast'), HEADER, { maxOutputBytes, redact: true, onError: () => {} });
+    r.output(Buffer.alloc(2048, 0x2e));
+    const output: string[] = [];
+    const screens: { text: string; flooding: boolean }[] = [];
+    const w = r.watch({ output: (t) => output.push(t), resize: () => {}, screen: (text, flooding) => screens.push({ text, flooding }) });
+    await w.handoff;
+    r.output(Buffer.from('quiet line\r\n'));
+    await sleep(50);
+    expect(output.join('')).toBe('quiet line\r\n');
+    // ~1.2 s at ~8 MB/s: a flood (over 2 MB/s). A secret near the end must come out redacted.
+    const line = Buffer.from(`${'x'.repeat(1000)}\r\n`);
+    const t0 = Date.now();
+    let sent = 0;
+    while (Date.now() - t0 < 1200) {
+      for (let i = 0; i < 40; i++) r.output(line);
+      sent += 40 * line.length;
+      await sleep(5);
+    }
+    r.output(Buffer.from('the end: token=hunter2\r\n'));
+    await sleep(500);
+    const live = output.join('').length;
+    // Byte by byte only until the flood was detected (0.5 MB in a 250 ms window), then samples.
+    expect(live).toBeLessThan(800 * 1024);
+    expect(sent).toBeGreaterThan(4 * 1024 * 1024);
+    expect(screens.filter((s) => s.flooding).length).toBeGreaterThanOrEqual(1);
+    const last = screens.at(-1) as { text: string; flooding: boolean };
+    expect(last.flooding).toBe(false);
+    expect(last.text.length).toBeLessThanOrEqual(TAIL_BYTES);
+    expect(last.text).toMatch(/^x+\r\n/);
+    expect(last.text.endsWith('the end: token=*******\r\n')).toBe(true);
+    // After the flood, byte by byte again.
+    r.output(Buffer.from('after the flood\r\n'));
+    await sleep(50);
+    expect(output.join('').slice(live)).toBe('after the flood\r\n');
+    w.stop();
+    await r.close();
   });
 
   it('refuses a recording that cannot be created', async () => {
