@@ -144,6 +144,11 @@ describe('interactive inspection with shell integration (OSC 133)', () => {
     const finished = await until(async () => {
       const f = await s.events('command.finished');
       return f.length >= 4 && f;
+    }, 10_000).catch(async (err: Error) => {
+      // Name what did arrive (a flake seen once in CI: one command.finished missing).
+      const got = (await s.events('command.finished')).map((e) => [e.data.command, e.data.exitCode]);
+      const allowed = (await s.events('command.allowed')).map((e) => e.data.command);
+      throw new Error(`${err.message}: command.finished ${JSON.stringify(got)}; command.allowed ${JSON.stringify(allowed)}`);
     });
     expect(finished.map((e) => [e.data.command, e.data.exitCode])).toEqual([
       ["bash -c 'exit 3'", 3],

@@ -2,8 +2,10 @@
  * The syslog sink against a real rsyslogd (Debian's, on a loopback port, writing to a temp file):
  * every event arrives as RFC 5424 that rsyslog itself parses, carrying every field; and with
  * rsyslog stopped during a session and started again, every event the store holds arrives, in
- * order, and nothing else (repeats only with the same id and content).
+ * order, and nothing else (repeats only with the same id and content); and over TLS (rsyslog's
+ * GnuTLS driver, package rsyslog-gnutls) with a private CA and a client certificate.
  */
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCef } from '../../src/siem/cef.js';
 import { parseRfc5424 } from '../../src/siem/rfc5424.js';
@@ -12,6 +14,7 @@ import { startHarness, type Harness } from '../fixtures/harness.js';
 import { startRsyslog, type SyslogLine } from '../fixtures/rsyslog.js';
 import { sleep, testScope, until } from '../fixtures/scope.js';
 import { runSsh } from '../fixtures/ssh.js';
+import { makePki } from '../unit/siem/certs.js';
 
 const scope = testScope();
 
@@ -114,5 +117,26 @@ describe('syslog sink → rsyslog', () => {
     await h.grant({ targets: ['sandbox'], incident: 'INC-4' });
     const crashed = await allArrived(h, () => rs.lines(), 'gatehouse');
     expect(new Set(crashed.got.map((e) => e.id)).size).toBe(crashed.stored.length);
+  });
+
+  it('delivers over TLS to rsyslog (GnuTLS driver), verifying the server and presenting a client certificate', async () => {
+    const pki = await makePki(scope);
+    const file = (f: string): string => join(pki.dir, f);
+    const rs = await startRsyslog(scope, { tls: { ca: pki.caPath, cert: file('server.pem'), key: file('server.key') } });
+    const h = await startHarness(scope, {
+      sinks: [
+        { name: 'rsyslog-tls', syslog: { host: '127.0.0.1', port: rs.port, format: 'json', maxBackoff: '500ms', tls: { ca: pki.caPath, cert: pki.clientCertPath, key: pki.clientKeyPath } } },
+        // No client certificate: rsyslog (authMode x509/certvalid) refuses it; nothing of it arrives.
+        { name: 'rsyslog-anon', syslog: { host: '127.0.0.1', port: rs.port, format: 'json', appName: 'gatehouse-anon', maxBackoff: '500ms', tls: { ca: pki.caPath } } },
+      ],
+    });
+    await h.grant({ targets: ['sandbox'] });
+    await session(h, 'echo over-tls');
+    const { stored, got } = await allArrived(h, () => rs.lines(), 'gatehouse');
+    const byId = new Map(stored.map((e) => [e.id, e]));
+    for (const e of got) expect(e).toEqual(byId.get(e.id));
+    expect(got.map((e) => e.type)).toEqual(expect.arrayContaining(['grant.approved', 'session.start', 'session.end', 'recording.closed']));
+    await sleep(500);
+    expect((await rs.lines()).filter((l) => l.app === 'gatehouse-anon')).toEqual([]);
   });
 });
