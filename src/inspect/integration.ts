@@ -1,17 +1,20 @@
 /**
  * Shell integration: at session start (when the template asks for it) the broker types one line
- * into the shell that makes bash print OSC 133 marks carrying a per-session nonce:
+ * into the shell that makes bash or zsh print OSC 133 marks carrying a per-session nonce:
  *
- *   A  prompt starts       (PROMPT_COMMAND, after D)
+ *   A  prompt starts       (bash: PROMPT_COMMAND, after D; zsh: a precmd hook)
  *   B  command starts      (end of PS1: the cursor is right after the prompt)
- *   C  command runs        (PS0, printed after the line is accepted)
- *   D;code  it finished    (PROMPT_COMMAND, with $?)
+ *   C  command runs        (bash: PS0, printed after the line is accepted; zsh: a preexec hook)
+ *   D;code  it finished    (with $?, where A is printed)
  *
  * and that closes the pager and editor doors the line policy cannot see: PAGER, SYSTEMD_PAGER and
  * GIT_PAGER are `cat` (so `systemctl status` and `journalctl` do not open `less`, whose `!cmd`
  * runs commands), LESSSECURE=1 and SYSTEMD_PAGERSECURE=1 for an explicitly allowed `less`, and
- * the readline bindings that open the line in an editor and run the result (Ctrl-X Ctrl-E, `v` in
- * vi command mode) are removed. The line deletes itself from the history.
+ * the bindings that open the line in an editor and run the result (Ctrl-X Ctrl-E, `v` in vi
+ * command mode in bash; in zsh the edit-command-line widget, wherever it is bound) are removed. In bash the line deletes itself
+ * from the history; zsh cannot delete a history entry, so there it stays in the session's history
+ * (`history` and ↑ show it, nonce included: the nonce keeps the *target's output* from forging
+ * marks, and the responder who typed nothing of it learns it only from there).
  *
  * The responder never sees it: from the moment it is typed until the shell prints the sentinel
  * (OSC 6973;ready;NONCE;KIND), target output is diverted to the emulator only (not to the client,
@@ -19,8 +22,9 @@
  * already shown; the new one is drawn over it. The recording therefore shows the first prompt,
  * then the same prompt redrawn, and nothing of the setup.
  *
- * Bash only. Other shells (sh, dash, zsh) run the line harmlessly (it tests $BASH_VERSION) and
- * answer with an empty KIND: inspection then works from the screen alone, without marks.
+ * The line is POSIX sh syntax throughout (zsh-only commands are plain commands in a branch sh never
+ * takes). Other shells (sh, dash) run it harmlessly and answer with an empty KIND: inspection then
+ * works from the screen alone, without marks.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -40,14 +44,29 @@ export function setupLine(nonce: string): string {
     'bind -m vi-command -r v 2>/dev/null',
     'history -d -1 2>/dev/null',
   ].join('; ');
+  const zsh = [
+    `__gh_precmd() { local s=$?; printf '${osc('D;%s')}${osc('A')}' "$s"; return $s; }`,
+    `__gh_preexec() { printf '${osc('C')}'; }`,
+    'autoload -Uz add-zsh-hook',
+    'add-zsh-hook precmd __gh_precmd',
+    'add-zsh-hook preexec __gh_preexec',
+    `PS1="\${PS1}%{$(printf '${osc('B')}')%}"`,
+    "bindkey -r '^X^E' 2>/dev/null",
+    // The widget itself, wherever a user's config bound it (oh-my-zsh's vi-mode: `vv`).
+    'zle -D edit-command-line 2>/dev/null',
+  ].join('; ');
   const env = 'export PAGER=cat SYSTEMD_PAGER=cat GIT_PAGER=cat LESSSECURE=1 SYSTEMD_PAGERSECURE=1';
-  return `${env}; if [ -n "\${BASH_VERSION-}" ]; then ${bash}; fi; printf '\\033]6973;ready;%s;%s\\007' ${nonce} "\${BASH_VERSION:+bash}"`;
+  const kind = '"${BASH_VERSION:+bash}${ZSH_VERSION:+zsh}"';
+  return `${env}; if [ -n "\${BASH_VERSION-}" ]; then ${bash}; elif [ -n "\${ZSH_VERSION-}" ]; then ${zsh}; fi; printf '\\033]6973;ready;%s;%s\\007' ${nonce} ${kind}`;
 }
 
-/** The sentinel the setup line prints last; KIND is `bash` or empty. */
+/** The sentinel the setup line prints last; KIND is `bash`, `zsh` or empty. */
 export function sentinel(nonce: string): RegExp {
-  return new RegExp(`\\x1b\\]6973;ready;${nonce};(bash|)\\x07`);
+  return new RegExp(`\\x1b\\]6973;ready;${nonce};(bash|zsh|)\\x07`);
 }
+
+/** Shells that print marks once the setup line has run. */
+export const MARKING_SHELLS: ReadonlySet<string> = new Set(['bash', 'zsh']);
 
 /**
  * Hides setup output: everything up to and including the sentinel is swallowed (fed to the

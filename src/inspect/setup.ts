@@ -6,7 +6,7 @@
  * told, and inspection goes on from the screen alone.
  */
 import type { Clock, Timer } from '../domain/clock.js';
-import { newNonce, sentinel, setupLine, SetupDiverter } from './integration.js';
+import { MARKING_SHELLS, newNonce, sentinel, setupLine, SetupDiverter } from './integration.js';
 
 export const SETUP_WAIT_MS = 3_000;
 export const SETUP_TIMEOUT_MS = 5_000;
@@ -20,7 +20,7 @@ export interface SetupPorts {
   /** Output hidden from the responder still goes to the emulator. */
   hidden(chunk: Buffer): void;
   client(text: string): void;
-  /** Setup ended: the nonce when bash prints marks now, null when not. */
+  /** Setup ended: the nonce when the shell (bash, zsh) prints marks now, null when not. */
   done(nonce: string | null): void;
 }
 
@@ -63,7 +63,7 @@ export class ShellSetup {
     this.p.divert((chunk) => {
       const [hidden, rest] = diverter.split(chunk);
       if (hidden !== null) this.p.hidden(hidden);
-      if (diverter.finished && this.phase === 'installing') this.finish(diverter.kind === 'bash' ? this.nonce : null);
+      if (diverter.finished && this.phase === 'installing') this.finish(diverter.kind !== null && MARKING_SHELLS.has(diverter.kind) ? this.nonce : null);
       if (diverter.passing) this.p.divert(null);
       return rest;
     });

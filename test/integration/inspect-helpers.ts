@@ -39,6 +39,8 @@ export interface ShellOptions extends HarnessOptions {
   readonly reviewTimeout?: string;
   readonly cols?: number;
   readonly rows?: number;
+  /** The end of the target shell's prompt (default PROMPT, bash's). */
+  readonly prompt?: RegExp;
 }
 
 export async function openShell(scope: Scope, opts: ShellOptions): Promise<Shell> {
@@ -59,19 +61,20 @@ export async function openShell(scope: Scope, opts: ShellOptions): Promise<Shell
   };
   const h = await startHarness(scope, { ...opts, templates: [template] });
   await h.grant({ template: 'inspect' });
+  const prompt = opts.prompt ?? PROMPT;
   const t = new PtySsh(scope, h.target('alice', 'alice:web-1'), { cols: opts.cols ?? 100, rows: opts.rows ?? 30 });
   const shell: Shell = {
     h,
     t,
     dir,
     async prompt(from, ms = 10_000) {
-      await t.waitFor(PROMPT, ms, from);
+      await t.waitFor(prompt, ms, from);
     },
     async run(line, ms = 10_000) {
       const from = t.mark();
       t.write(`${line}\r`);
       // The echo of the line first, then a prompt after it.
-      await t.waitFor(PROMPT, ms, from + 1);
+      await t.waitFor(prompt, ms, from + 1);
       return from;
     },
     async commands() {
@@ -90,6 +93,6 @@ export async function openShell(scope: Scope, opts: ShellOptions): Promise<Shell
       return { input: pick('i'), output: pick('o'), markers: cast.events.filter((e) => e[1] === 'm').map((e) => String(e[2])) };
     },
   };
-  await t.waitFor(PROMPT);
+  await t.waitFor(prompt);
   return shell;
 }

@@ -1,7 +1,8 @@
 /**
  * Interactive inspection against what programs do to the screen: full-screen programs (allowed
  * and not), pagers, fake alternate-screen switches and fake shell-integration marks printed by the
- * target, nested shells, heavy output. Real OpenSSH client → Gatehouse → real sshd → bash.
+ * target, nested shells, heavy output; shell integration in bash and zsh. Real OpenSSH client →
+ * Gatehouse → real sshd → bash (or zsh).
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -10,6 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { fileScope, testScope, until } from '../fixtures/scope.js';
 import { startSshd, type Sshd } from '../fixtures/sshd.js';
 import { openShell, PROMPT } from './inspect-helpers.js';
+
+/** zsh's default prompt ends `# ` (root), then maybe our B mark, then bracketed paste on. */
+const ZSH_PROMPT = /[#%] (?:\x1b\]133;B;[^\x07]*\x07)?(?:\x1b\[K)?(?:\x1b\[\?2004h)?$/;
 
 const files = fileScope();
 const scope = testScope();
@@ -167,5 +171,39 @@ describe('interactive inspection with shell integration (OSC 133)', () => {
     const rec = await s.recording();
     expect(rec.output).not.toMatch(/__gh_mark|6973;ready/);
     expect(rec.input).not.toMatch(/__gh_mark/);
+  });
+});
+
+describe('shell integration in zsh', () => {
+  it('installs the same marks unseen through zsh hooks: exit codes, pagers off, denials', async () => {
+    // sshd runs zsh (no rc files: its default prompt `host# `, bracketed paste on) for this target.
+    const zsh = await startSshd(scope, 'ForceCommand /usr/bin/zsh -f');
+    const s = await openShell(scope, { sshd: zsh, shellIntegration: true, prompt: ZSH_PROMPT });
+    const keep = join(s.dir, 'keep');
+    await writeFile(keep, 'x');
+    let from = await s.run('echo shell=$ZSH_VERSION');
+    await s.t.waitFor(/shell=5\.\d/, 5_000, from);
+    from = await s.run('false');
+    from = await s.run('echo pager=$PAGER');
+    await s.t.waitFor('pager=cat\r\n', 5_000, from);
+    from = await s.run(`rm -f ${keep}`);
+    expect(s.t.output.slice(from)).toContain('[gatehouse] denied');
+    expect(existsSync(keep)).toBe(true);
+    const finished = await until(async () => {
+      const f = await s.events('command.finished');
+      return f.length >= 3 && f;
+    }, 10_000);
+    expect(finished.map((e) => [e.data.command, e.data.exitCode])).toEqual([
+      ['echo shell=$ZSH_VERSION', 0],
+      ['false', 1],
+      ['echo pager=$PAGER', 0],
+    ]);
+    expect(s.t.output).not.toMatch(/__gh_precmd|6973;ready|add-zsh-hook/);
+    s.t.write('exit\r');
+    await s.t.exited;
+    const rec = await s.recording();
+    expect(rec.output).not.toMatch(/__gh_precmd|6973;ready/);
+    expect(rec.input).not.toMatch(/__gh_precmd/);
+    expect(rec.markers).toEqual(expect.arrayContaining([expect.stringContaining('false'), expect.stringContaining('echo pager=$PAGER')]));
   });
 });

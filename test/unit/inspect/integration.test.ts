@@ -1,6 +1,6 @@
 /**
- * The shell-integration line, run in real shells (bash and dash in a PTY): bash prints the marks
- * with the nonce and the sentinel, dash only the sentinel; and the diverter hides exactly up to
+ * The shell-integration line, run in real shells (bash, zsh and dash in a PTY): bash and zsh print
+ * the marks with the nonce and the sentinel, dash only the sentinel; and the diverter hides exactly up to
  * the sentinel.
  */
 import * as pty from 'node-pty';
@@ -38,6 +38,18 @@ describe('shell integration', () => {
     expect(out).toContain('\x1b]133;C;gh=abc123\x07cat\r\n');
     const history = out.slice(out.lastIndexOf('history\r\n'));
     expect(history).not.toContain('__gh_mark');
+  });
+
+  it('makes zsh print the same marks (hooks, not PS0/PROMPT_COMMAND), and removes the edit-in-editor widget', async () => {
+    const bind = "autoload -Uz edit-command-line; zle -N edit-command-line; bindkey '^X^E' edit-command-line; bindkey -M vicmd v edit-command-line";
+    const out = await run('zsh', ['-f', '-i'], [bind, setupLine('abc123'), 'false', 'echo $PAGER', "bindkey '^X^E'; zle -l | grep -c edit-command-line"]);
+    expect(sentinel('abc123').exec(out)?.[1]).toBe('zsh');
+    expect(out).toContain('\x1b]133;D;1;gh=abc123\x07\x1b]133;A;gh=abc123\x07');
+    expect(out).toContain('\x1b]133;B;gh=abc123\x07');
+    expect(out).toContain('\x1b]133;C;gh=abc123\x07cat\r\n');
+    const last = out.slice(out.lastIndexOf('zle -l | grep -c edit-command-line'));
+    expect(last).toContain('"^X^E" undefined-key');
+    expect(last).toMatch(/\r\n0\r\n/);
   });
 
   it('is harmless in a POSIX sh: only the sentinel, with no shell kind', async () => {
