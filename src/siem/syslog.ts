@@ -12,14 +12,16 @@
  *      server closes it — a daemon restarting, a crash, a reset — those frames are written again,
  *      first and in order, on the next connection. A server that goes away therefore loses nothing
  *      it was sent in the window before the failure was noticed; the repeats carry the same `id`.
- *   3. Limits, stated plainly: a server that acknowledged bytes at TCP level and lost them later
+ *   3. A TLS 1.3 connection counts as open once it has stayed up `tlsSettleMs` after the
+ *      handshake (the server refuses a client certificate only then): see connect().
+ *   4. Limits, stated plainly: a server that acknowledged bytes at TCP level and lost them later
  *      (crashed with an in-memory queue), or a connection that stays silent for longer than the
  *      window before failing, can lose events. For that, give the daemon a disk-assisted queue,
  *      or use the http sink (HTTP status = application acknowledgement) or the gRPC WatchEvents
  *      pull stream (the consumer keeps its own position).
  */
 import { isIP, connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { AuditEvent } from '../events/types.js';
 import { formatCef } from './cef.js';
@@ -48,6 +50,8 @@ export interface SyslogSinkOptions {
   readonly connectTimeoutMs?: number;
   readonly resendWindowMs?: number;
   readonly resendMax?: number;
+  /** TLS 1.3: how long a new connection must stay up before it counts as accepted (see connect). */
+  readonly tlsSettleMs?: number;
   readonly log?: Logger;
   readonly now?: () => number;
 }
@@ -132,13 +136,26 @@ export class SyslogSink implements Sink {
         reject(err);
       };
       socket.once('error', fail);
-      socket.once(tls ? 'secureConnect' : 'connect', () => {
+      const ready = (): void => {
         clearTimeout(timer);
         socket.off('error', fail);
+        socket.off('close', closed);
         socket.setKeepAlive(true, 15_000);
         socket.setNoDelay(true);
         this.adopt(socket);
         resolve(socket);
+      };
+      const closed = (): void => fail(new Error(`${host}:${port} closed the connection right after the TLS handshake (did it refuse our client certificate?)`));
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
+        // In TLS 1.3 the server verifies the client's certificate after the client has finished
+        // its handshake: a refusal comes as an alert right after. Writing before it arrives would
+        // count events as delivered that the server drops, so wait for it to have had the chance.
+        if (tls === null || (socket as TLSSocket).getProtocol() !== 'TLSv1.3') return ready();
+        socket.once('close', closed);
+        socket.on('data', () => {});
+        setTimeout(() => {
+          if (!socket.destroyed) ready();
+        }, this.o.tlsSettleMs ?? 250);
       });
     });
   }

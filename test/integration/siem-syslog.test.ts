@@ -138,5 +138,7 @@ describe('syslog sink → rsyslog', () => {
     expect(got.map((e) => e.type)).toEqual(expect.arrayContaining(['grant.approved', 'session.start', 'session.end', 'recording.closed']));
     await sleep(500);
     expect((await rs.lines()).filter((l) => l.app === 'gatehouse-anon')).toEqual([]);
+    // ...and its events are not counted as delivered: its cursor has not moved.
+    expect(await h.broker.store.getCursor('rsyslog-anon')).toBe(0);
   });
 });

@@ -154,6 +154,15 @@ describe('SyslogSink over TLS', () => {
     expect(peers).toEqual(['gatehouse-broker']);
   });
 
+  it('does not count a batch delivered when a TLS 1.3 server refuses its client certificate after the handshake', async () => {
+    const pki = await makePki(scope);
+    const server = createTlsServer({ cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' });
+    const srv = await collect(server, scope, 'secureConnection');
+    // No client certificate: the client's handshake completes, then the server's alert arrives.
+    await expect(sink(srv.port, { ca: pki.ca }).deliver(events(3))).rejects.toThrow(/certificate|closed the connection/);
+    expect(srv.messages).toEqual([]);
+  });
+
   it('refuses a server its CA did not sign', async () => {
     const pki = await makePki(scope);
     const other = await makePki(scope);
