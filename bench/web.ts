@@ -29,6 +29,8 @@ const flag = (name: string): number | undefined => {
 const SEQ_N = flag('lines') ?? (quick ? 2_000_000 : 10_000_000);
 const RUNS = flag('runs') ?? (quick ? 2 : 8);
 const WATCHERS = 20;
+/** `--only 0` or `--only 1`: run just the unwatched or the watched sessions (for profiling). */
+const ONLY = flag('only') as 0 | 1 | undefined;
 const DURATION = quick ? 5 : 15;
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -41,7 +43,8 @@ async function main(): Promise<void> {
       commands: { allow: ['seq *', 'sleep *', 'printf *'] },
     });
     const cfg = await writeConfig(prep);
-    const broker = await spawnBroker(scope, cfg);
+    // BENCH_BROKER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the broker only.
+    const broker = await spawnBroker(scope, cfg, process.env.BENCH_BROKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_BROKER_NODE_OPTIONS } : {});
     const listening = JSON.parse(broker.log().split('\n').find((l) => l.includes('gatehouse broker listening')) ?? '{}') as { http: number };
     const base = `http://127.0.0.1:${listening.http}`;
     const pub = (await readFile(join(prep.dir, 'data/ssh_host_ed25519_key.pub'), 'utf8')).trim().split(' ').slice(0, 2).join(' ');
@@ -124,7 +127,7 @@ async function main(): Promise<void> {
     const watcherShare: { share: number; snapshots: number }[] = [];
     const mbps: { 0: number[]; 1: number[] } = { 0: [], 1: [] };
     for (let r = 0; r < RUNS; r++) {
-      for (const n of [0, 1] as const) {
+      for (const n of ONLY === undefined ? ([0, 1] as const) : [ONLY]) {
         await sleep(300);
         const c0 = await cpu();
         const t0 = await threads();
@@ -140,6 +143,12 @@ async function main(): Promise<void> {
         untilJoined[n].push((s.joinedCpu - c0) * 1000);
         mbps[n].push(s.bytes / 1e6 / ((s.ms - 1000) / 1000));
       }
+    }
+    if (ONLY !== undefined) {
+      console.log(`only ${ONLY} watcher(s): CPU per MB ${perMb[ONLY].map((x) => fmt(x, 2)).join(' ')}; by thread ${[...byThread[ONLY]].map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')}`);
+      broker.child.kill('SIGTERM'); // a graceful exit writes --cpu-prof profiles
+      await broker.exited;
+      return;
     }
     const overhead = median(perMb[1]) / median(perMb[0]) - 1;
     const transferOverhead = median(transferPerMb[1]) / median(transferPerMb[0]) - 1;

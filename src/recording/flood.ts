@@ -13,9 +13,9 @@
  */
 import { performance } from 'node:perf_hooks';
 
-/** The live view's own flood threshold (live-feed.ts): 2 MB/s. */
-export const FLOOD_BYTES = 512 * 1024;
-const WINDOW_MS = 250;
+/** More than 128 KiB within 50 ms (2.6 MB/s): a short window, so a bulk transfer is caught early. */
+export const FLOOD_BYTES = 128 * 1024;
+const WINDOW_MS = 50;
 export const SAMPLE_MS = 500;
 export const QUIET_MS = 200;
 const TICK_MS = 100;

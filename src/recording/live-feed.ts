@@ -23,16 +23,18 @@ const LOW_WATER = 256 * 1024;
 /** A congested watcher that has not drained within this long is dropped. */
 const STALL_MS = 10_000;
 /**
- * Output faster than this (chars per FLOOD_WINDOW_MS) is a flood (`cat` of a big file): the
- * headless terminal stops being fed. Parsing is the one costly thing here (xterm parses ~50 MB/s,
- * so a bulk transfer would cost more than the relay itself); the screen is rebuilt from the last
- * TAIL chars when a snapshot is needed, or once the output has been quiet for QUIET_MS.
+ * Output faster than this (chars per FLOOD_WINDOW_MS, 256 KB/s: more than anyone reads) is a flood
+ * (`cat` of a big file): the headless terminal stops being fed. Parsing is the one costly thing
+ * here (xterm parses ~50 MB/s, and scrolling costs more than parsing), so the terminal only
+ * follows output at reading speed; the screen is rebuilt from the last TAIL chars when a snapshot
+ * is needed, or once the output has been quiet for QUIET_MS. (Watchers still get every byte up to
+ * 2.6 MB/s, and screen samples above: recording/flood.ts.)
  */
-const FLOOD = 512 * 1024;
+const FLOOD = 64 * 1024;
 const FLOOD_WINDOW_MS = 250;
 const QUIET_MS = 200;
-/** Chars of recent output kept to rebuild the screen after a flood. */
-const TAIL = 256 * 1024;
+/** Chars of recent output kept to rebuild the screen after a flood (a screen and its scrollback). */
+const TAIL = 128 * 1024;
 /** A longer recording is replayed into the live screen from its last READ_TAIL bytes only. */
 const READ_WHOLE = 4 * 1024 * 1024;
 const READ_TAIL = 1024 * 1024;
@@ -200,8 +202,17 @@ export class Feed {
     }
     this.apply(m);
     if (m.kind === 's') {
-      // A flood's screen sample (recording/flood.ts): every watcher redraws from it.
-      for (const [sink, w] of this.watchers) if (w.mode === 'live' || w.mode === 'snapshotting') this.snapshot(sink, w);
+      // A flood's screen sample (recording/flood.ts): every watcher redraws from it, itself. The
+      // sample starts at a line start, so a reset terminal fed with it shows what this feed's
+      // terminal would; sending it as it is spares parsing and serializing it here.
+      const screen = (this.alt ? '\x1b[?1049h' : '') + m.text;
+      for (const [sink, w] of this.watchers) {
+        if (w.mode !== 'live' && w.mode !== 'snapshotting') continue;
+        w.mode = 'live'; // a snapshot still being taken is superseded (its callback sees this)
+        w.queue = [];
+        w.queued = 0;
+        sink.snapshot(screen, this.cols, this.rows);
+      }
       return;
     }
     for (const [sink, w] of this.watchers) this.send(sink, w, m);
@@ -213,13 +224,16 @@ export class Feed {
     else this.redraw(m.text);
   }
 
-  /** The screen is rebuilt from a sample of the output (a flood's tail) rather than the stream. */
+  /**
+   * The screen is now a sample of the output (a flood's tail) rather than the stream: the
+   * terminal is rebuilt from it lazily, when a snapshot needs it or the output has gone quiet.
+   */
   private redraw(text: string): void {
     this.tail = [text];
     this.tailLength = text.length;
     if (text.includes('\x1b[?')) this.followAlt(text);
     this.lastOutput = performance.now();
-    this.rebuild();
+    if (!this.stale) this.goStale();
   }
 
   private send(sink: WatcherSink, w: WatcherState, m: StreamMsg): void {
