@@ -57,7 +57,15 @@ abstract class Sampler<T extends { readonly length: number }> {
     return true;
   }
 
-  /** Stops sampling without a last sample (the watcher left, the session ended). */
+  /** Ends sampling now with a last sample if a flood is on (the session ends: the view shows where it ended). */
+  flush(): void {
+    if (!this.flooding) return this.dispose();
+    const tail = this.tail();
+    this.dispose();
+    this.sink(tail, false);
+  }
+
+  /** Stops sampling without a last sample (the watcher left). */
   dispose(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;

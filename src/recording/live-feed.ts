@@ -23,16 +23,16 @@ const LOW_WATER = 256 * 1024;
 /** A congested watcher that has not drained within this long is dropped. */
 const STALL_MS = 10_000;
 /**
- * Output faster than this (chars per FLOOD_WINDOW_MS, 256 KB/s: more than anyone reads) is a flood
+ * Output faster than this (chars per FLOOD_WINDOW_MS, 64 KB/s: more than anyone reads) is a flood
  * (`cat` of a big file): the headless terminal stops being fed. Parsing is the one costly thing
- * here (xterm parses ~50 MB/s, and scrolling costs more than parsing), so the terminal only
- * follows output at reading speed; the screen is rebuilt from the last TAIL chars when a snapshot
- * is needed, or once the output has been quiet for QUIET_MS. (Watchers still get every byte up to
- * 2.6 MB/s, and screen samples above: recording/flood.ts.)
+ * here (xterm parses ~50 MB/s, and scrolling costs more than parsing), and the terminal is only
+ * needed for snapshots: while output is fast it is kept as text (the last TAIL chars), and the
+ * screen is rebuilt from that when a snapshot is needed (a watcher joins or resyncs), after which
+ * the terminal follows the output again. (Watchers themselves get every byte up to 2.6 MB/s, and
+ * screen samples above: recording/flood.ts.)
  */
-const FLOOD = 64 * 1024;
+const FLOOD = 16 * 1024;
 const FLOOD_WINDOW_MS = 250;
-const QUIET_MS = 200;
 /** Chars of recent output kept to rebuild the screen after a flood (a screen and its scrollback). */
 const TAIL = 128 * 1024;
 /** A longer recording is replayed into the live screen from its last READ_TAIL bytes only. */
@@ -81,8 +81,6 @@ export class Feed {
   private stale = false;
   private windowStart = 0;
   private windowChars = 0;
-  private lastOutput = 0;
-  private quiet: NodeJS.Timeout | null = null;
   private tail: string[] = [];
   private tailLength = 0;
   /** The alternate screen is active (followed also while the terminal is not fed, for rebuilds). */
@@ -157,8 +155,11 @@ export class Feed {
       this.watchers.clear();
       this.dispose();
     };
-    if (this.ready && !this.stale) this.term.write('', finish);
-    else finish();
+    if (!this.ready) return finish();
+    // Watchers still waiting for their first screen get it as it stands.
+    if (this.stale && [...this.watchers.values()].some((w) => w.mode === 'waiting' || w.mode === 'snapshotting')) this.rebuild();
+    if (this.stale) finish();
+    else this.term.write('', finish);
   }
 
   private async init(pending: Promise<{ path: string; bytes: number }> | undefined): Promise<void> {
@@ -226,14 +227,13 @@ export class Feed {
 
   /**
    * The screen is now a sample of the output (a flood's tail) rather than the stream: the
-   * terminal is rebuilt from it lazily, when a snapshot needs it or the output has gone quiet.
+   * terminal is rebuilt from it lazily, when a snapshot needs it.
    */
   private redraw(text: string): void {
     this.tail = [text];
     this.tailLength = text.length;
     if (text.includes('\x1b[?')) this.followAlt(text);
-    this.lastOutput = performance.now();
-    if (!this.stale) this.goStale();
+    this.stale = true;
   }
 
   private send(sink: WatcherSink, w: WatcherState, m: StreamMsg): void {
@@ -299,30 +299,17 @@ export class Feed {
     while (this.tailLength > TAIL && this.tail.length > 1) this.tailLength -= (this.tail.shift() as string).length;
     if (text.includes('\x1b[?')) this.followAlt(text);
     const now = performance.now();
-    this.lastOutput = now;
     if (now - this.windowStart > FLOOD_WINDOW_MS) {
       this.windowStart = now;
       this.windowChars = 0;
     }
     this.windowChars += text.length;
     if (this.stale) return;
-    if (this.windowChars > FLOOD && this.ready) return this.goStale();
+    if (this.windowChars > FLOOD && this.ready) {
+      this.stale = true;
+      return;
+    }
     this.term.write(text);
-  }
-
-  /** Stops feeding the terminal until a snapshot needs it or the flood is over. */
-  private goStale(): void {
-    this.stale = true;
-    this.quiet = setInterval(() => {
-      if (performance.now() - this.lastOutput < QUIET_MS) return;
-      this.stopQuietTimer();
-      if (this.stale && !this.ended) this.rebuild();
-    }, QUIET_MS);
-  }
-
-  private stopQuietTimer(): void {
-    if (this.quiet) clearInterval(this.quiet);
-    this.quiet = null;
   }
 
   private resizeTerm(cols: number, rows: number): void {
@@ -344,7 +331,6 @@ export class Feed {
     this.term.dispose();
     ({ term: this.term, serializer: this.serializer } = this.newTerminal());
     this.stale = false;
-    this.stopQuietTimer();
     this.windowChars = 0;
     this.term.write((this.alt ? '\x1b[?1049h' : '') + this.tail.join(''));
   }
@@ -357,7 +343,6 @@ export class Feed {
   }
 
   private dispose(): void {
-    this.stopQuietTimer();
     this.taps.delete(this.tap);
     this.unfollow?.();
     this.term.dispose();

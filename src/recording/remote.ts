@@ -364,7 +364,7 @@ export class RemoteRecording implements Recorder {
       this.closed = resolve;
       const timer = setTimeout(() => resolve({ error: 'the recording thread did not close the file in time' }), CLOSE_TIMEOUT_MS);
       timer.unref();
-      this.sampler?.dispose();
+      this.sampler?.flush();
       // Once every byte sent is processed, a stop (if any) has been reported: the tail is complete.
       this.t.flush();
       this.caughtUp(() => {

@@ -68,6 +68,7 @@ async function open(id: number, path: string, header: CastHeader, opts: Omit<Cas
 async function close(id: number, tail: UnrecordedTail | undefined): Promise<void> {
   const w = writers.get(id);
   if (w === undefined) return post({ op: 'closed', id, error: 'no such recording' });
+  floods.get(id)?.flush(); // a live view sees where a flood ended, before the end
   try {
     const summary = await w.close(tail);
     post({ op: 'closed', id, summary, file: w.file });

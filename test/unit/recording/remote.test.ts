@@ -112,6 +112,24 @@ describe('recording on its own thread', () => {
     await r.close();
   });
 
+  it.each([
+    ['unrecorded', 1024],
+    ['recorded', 64 * 1024 * 1024],
+  ])('ends a flood of %s output with a last screen sample when the session ends in it', async (_, maxOutputBytes) => {
+    const dir = await scope.tempDir();
+    const r = await RemoteRecording.open(join(dir, 'flood-end.cast'), HEADER, { maxOutputBytes, onError: () => {} });
+    r.output(Buffer.alloc(2048, 0x2e));
+    const screens: { text: string; flooding: boolean }[] = [];
+    const w = r.watch({ output: () => {}, resize: () => {}, screen: (text, flooding) => screens.push({ text, flooding }) });
+    await w.handoff;
+    for (let i = 0; i < 300; i++) r.output(Buffer.from(`${String(i).padStart(999, '-')}\n`));
+    r.output(Buffer.from('the very end\n'));
+    await r.close(); // right away: no quiet period, no sample interval
+    expect(screens.at(-1)).toMatchObject({ flooding: false });
+    expect(screens.at(-1)?.text.endsWith('the very end\n')).toBe(true);
+    w.stop();
+  });
+
   it('refuses a recording that cannot be created', async () => {
     const dir = await scope.tempDir();
     const path = join(dir, 'dup.cast');
