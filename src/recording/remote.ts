@@ -1,24 +1,19 @@
 /**
  * Recordings, seen from the relay thread. A session's recorder is a RemoteRecording: each call
- * records the arrival time and copies the bytes into this tick's batch (one memcpy, no per-call
- * message); once per tick the batch goes to the recording thread (thread.ts) as one message with
- * one transferred buffer. Decoding, redaction, JSON and the file all happen there, so a bulk
- * transfer or a slow disk never occupies the thread that relays every keystroke, and the bytes in
- * flight are bounded: past HIGH_WATER the recorder reports `congested` and the relay pauses the
- * target until the recording thread has caught up (the disk is part of the path).
+ * hands its piece to the thread port (thread-port.ts), which batches it with everything else this
+ * tick for the recording thread (thread.ts). Decoding, redaction, JSON and the file all happen
+ * there, so a bulk transfer or a slow disk never occupies the thread that relays every keystroke.
+ * Here: the handoff to a live view, output past the recording's stop (hashed here, and sampled
+ * for a live view during floods: flood.ts), and closing.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import { FloodSampler } from './flood.js';
-import type { BatchEvent, FromThread, ToThread } from './protocol.js';
+import type { FromThread } from './protocol.js';
+import { sharedThread, type RecordingThread, type ThreadClient } from './thread-port.js';
 import { absNow, type CastHeader, type CastSummary, type CastWriterOptions } from './writer.js';
 
-const HIGH_WATER = 64 * 1024 * 1024;
-const LOW_WATER = 32 * 1024 * 1024;
 /** A close that takes longer (gzip and hash of a large file included) is reported as failed. */
 const CLOSE_TIMEOUT_MS = 60_000;
-const BATCH_BYTES = 512 * 1024;
-const BATCH_MS = 5;
 const RETAIN_MARGIN = 8;
 
 /** What a live view gets while it follows a recording: output as recorded (redacted), and resizes. */
@@ -49,180 +44,7 @@ export interface Recorder {
   watch(f: LiveFollower): Watching;
 }
 
-class RecordingThread {
-  private readonly worker: Worker;
-  private events: BatchEvent[] = [];
-  private chunks: Buffer[] = [];
-  /** Output bytes per recording in the batch being built, and in each batch not yet acknowledged. */
-  private batchOutput = new Map<number, number>();
-  private readonly unacked: Map<number, number>[] = [];
-  private bytes = 0;
-  private scheduled = false;
-  private inflight = 0;
-  private drained: (() => void)[] = [];
-  private nextId = 1;
-  private nextReq = 1;
-  private readonly recordings = new Map<number, RemoteRecording>();
-  private readonly handoffs = new Map<number, (r: { path?: string; bytes?: number; error?: string }) => void>();
-  dead: Error | null = null;
-
-  constructor(onExit: () => void) {
-    const url = import.meta.url;
-    const thread = new URL(url.endsWith('.ts') ? './thread.ts' : './thread.js', url);
-    // From the TypeScript sources (tests, tsx), the thread registers tsx's loader first.
-    this.worker = url.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(thread.href)}); });`, { eval: true })
-      : new Worker(thread);
-    this.worker.on('message', (m: FromThread) => this.onMessage(m));
-    this.worker.on('error', (err) => this.fail(err));
-    this.worker.on('exit', (code) => {
-      if (this.dead === null) this.fail(new Error(`the recording thread exited (${code})`));
-      onExit();
-    });
-    this.worker.unref();
-  }
-
-  id(): number {
-    return this.nextId++;
-  }
-
-  /** The thread keeps the process alive while a recording is open, and not after (unref). */
-  add(id: number, r: RemoteRecording): void {
-    if (this.recordings.size === 0) this.worker.ref();
-    this.recordings.set(id, r);
-  }
-
-  remove(id: number): void {
-    if (this.recordings.delete(id) && this.recordings.size === 0) this.worker.unref();
-  }
-
-  send(m: ToThread): void {
-    if (this.dead) return;
-    this.flush();
-    this.worker.postMessage(m);
-  }
-
-  /** Queues a piece for this tick's batch; its bytes are copied into the batch at the end of the tick. */
-  record(kind: 'o' | 'i', id: number, chunk: Buffer): void {
-    this.events.push([kind, id, absNow(), this.bytes, chunk.length]);
-    if (kind === 'o') this.batchOutput.set(id, (this.batchOutput.get(id) ?? 0) + chunk.length);
-    this.chunks.push(chunk);
-    this.bytes += chunk.length;
-    this.schedule();
-  }
-
-  /** A screen sample for the live view (flood.ts): travels like output, is not recorded. */
-  recordScreen(id: number, tail: Buffer, flooding: boolean): void {
-    this.events.push(['s', id, absNow(), this.bytes, tail.length, flooding ? 1 : 0]);
-    this.chunks.push(tail);
-    this.bytes += tail.length;
-    this.schedule();
-  }
-
-  recordMeta(e: BatchEvent): void {
-    this.events.push(e);
-    this.schedule();
-  }
-
-  /**
-   * Past the high-water mark the relay pauses the target. (A live view fed by this thread does not
-   * fall behind it: only a flood fills the queue, and a flood is sampled for the view, flood.ts.)
-   */
-  get congested(): boolean {
-    return this.inflight + this.bytes > HIGH_WATER;
-  }
-
-  onceDrained(fn: () => void): void {
-    if (!this.congested || this.dead) fn();
-    else this.drained.push(fn);
-  }
-
-  watch(id: number): Promise<{ path: string; bytes: number }> {
-    const req = this.nextReq++;
-    return new Promise((resolve, reject) => {
-      this.handoffs.set(req, (r) => (r.error !== undefined || r.path === undefined ? reject(new Error(r.error ?? 'handoff failed')) : resolve({ path: r.path, bytes: r.bytes ?? 0 })));
-      this.send({ op: 'watch', id, req });
-    });
-  }
-
-  /**
-   * A batch goes out when BATCH_BYTES are waiting, or BATCH_MS after its first piece: at bulk rates
-   * one message per half MiB rather than one per tick; interactively a keystroke reaches the file
-   * (and a live view) within milliseconds. Times are taken on arrival, so batching never shifts them.
-   */
-  private schedule(): void {
-    if (this.bytes >= BATCH_BYTES) return this.flush();
-    if (this.scheduled) return;
-    this.scheduled = true;
-    this.timer = setTimeout(this.flushNow, BATCH_MS);
-  }
-
-  private readonly flushNow = (): void => this.flush();
-  private timer: NodeJS.Timeout | null = null;
-
-  /** Sends this tick's batch: one message, one transferred buffer (not pooled, so transferable). */
-  flush(): void {
-    this.scheduled = false;
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (this.events.length === 0 || this.dead) return;
-    const data = Buffer.allocUnsafeSlow(this.bytes);
-    let off = 0;
-    for (const c of this.chunks) off += c.copy(data, off);
-    const m: ToThread = { op: 'batch', events: this.events, data: data.buffer as ArrayBuffer, length: this.bytes };
-    this.inflight += this.bytes;
-    this.unacked.push(this.batchOutput);
-    this.batchOutput = new Map();
-    this.events = [];
-    this.chunks = [];
-    this.bytes = 0;
-    this.worker.postMessage(m, [data.buffer as ArrayBuffer]);
-  }
-
-  private onMessage(m: FromThread): void {
-    switch (m.op) {
-      case 'ack': {
-        this.inflight -= m.bytes;
-        for (const [id, n] of this.unacked.shift() ?? []) this.recordings.get(id)?.processed(n);
-        if (this.inflight <= LOW_WATER && this.drained.length > 0) {
-          const waiting = this.drained;
-          this.drained = [];
-          for (const fn of waiting) fn();
-        }
-        break;
-      }
-      case 'handoff':
-        this.handoffs.get(m.req)?.(m);
-        this.handoffs.delete(m.req);
-        break;
-      default:
-        this.recordings.get(m.id)?.onMessage(m);
-    }
-  }
-
-  private fail(err: Error): void {
-    if (this.dead !== null) return;
-    this.dead = err;
-    for (const r of this.recordings.values()) r.onMessage({ op: 'error', id: 0, message: `the recording thread failed: ${err.message}` });
-    for (const fn of this.drained) fn();
-    this.drained = [];
-  }
-}
-
-let thread: RecordingThread | null = null;
-function shared(): RecordingThread {
-  if (thread === null || thread.dead !== null) {
-    const t = new RecordingThread(() => {
-      if (thread === t) thread = null;
-    });
-    thread = t;
-  }
-  return thread;
-}
-
-export class RemoteRecording implements Recorder {
+export class RemoteRecording implements Recorder, ThreadClient {
   private readonly id: number;
   private readonly t: RecordingThread;
   private opened: ((err?: Error) => void) | null = null;
@@ -250,7 +72,7 @@ export class RemoteRecording implements Recorder {
     private readonly path: string,
     private readonly onError: (err: Error) => void,
   ) {
-    this.t = shared();
+    this.t = sharedThread();
     this.id = this.t.id();
     this.file = path;
     this.t.add(this.id, this);
