@@ -75,6 +75,32 @@ export interface Broker {
   readonly checkpointer: Checkpointer;
   /** Graceful: ends live sessions with reason `shutdown`, drains sinks, closes the store. */
   close(): Promise<void>;
+  /**
+   * A configuration reload (SIGHUP): `users` take effect at once (keys, tokens, roles, groups,
+   * TOTP); any other section that changed is reported, and waits for a restart.
+   */
+  reload(next: Config): Promise<ReloadResult>;
+}
+
+export interface ReloadResult {
+  readonly applied: readonly string[];
+  readonly restartNeeded: readonly string[];
+}
+
+/** Top-level sections of `next` that differ from `current` (by canonical JSON). */
+export function changedSections(current: Config, next: Config): string[] {
+  const keys = new Set([...Object.keys(current), ...Object.keys(next)]);
+  keys.delete('source');
+  const text = (v: unknown): string => {
+    try {
+      return canonicalJson(v ?? null);
+    } catch {
+      return JSON.stringify(v ?? null);
+    }
+  };
+  const a = current as unknown as Record<string, unknown>;
+  const b = next as unknown as Record<string, unknown>;
+  return [...keys].filter((k) => text(a[k]) !== text(b[k])).sort();
 }
 
 function ssmOptions(config: Config): Omit<SsmConnectorOptions, 'logger'> {
@@ -280,8 +306,11 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
     log.info({ ssh: sshPort, grpc: grpcPort, http: httpPort, store: config.store.kind }, 'gatehouse broker listening');
 
     let closing: Promise<void> | null = null;
+    let current = config;
     return {
-      config,
+      get config() {
+        return current;
+      },
       ports: { ssh: sshPort, grpc: grpcPort, http: httpPort },
       hostKey: publicLine(hostKeys[0] as Buffer),
       store,
@@ -301,6 +330,17 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
           log.info({ sessionsEnded: ended }, 'gatehouse broker stopped');
         })();
         return closing;
+      },
+      async reload(next) {
+        const changed = changedSections(current, next);
+        const applied = changed.filter((k) => k === 'users');
+        const restartNeeded = changed.filter((k) => k !== 'users');
+        if (applied.length > 0) directory.replace(next.users);
+        current = Object.freeze({ ...current, users: next.users, source: next.source });
+        await events.emit({ type: 'config.loaded', ctx: { actor: 'gatehouse' }, data: { source: next.source, sha256: configHash(next), reload: true, applied, restartNeeded } });
+        if (restartNeeded.length > 0) log.warn({ restartNeeded }, 'configuration reloaded; these sections changed and take effect at the next restart');
+        else log.info({ applied }, 'configuration reloaded');
+        return { applied, restartNeeded };
       },
     };
   } catch (err) {

@@ -78,7 +78,13 @@ export const CATALOGUE = {
   // broker and audit (6xxx)
   'broker.started': spec('GH6000', 'info', APP(3, 'Start'), 'A broker started.', z.object({ version: z.string(), config: z.string() })),
   'broker.stopped': spec('GH6001', 'info', APP(4, 'Stop'), 'A broker shut down.', z.object({ sessionsEnded: z.number() })),
-  'config.loaded': spec('GH6002', 'notice', APP(99, 'Other'), 'Configuration was loaded or reloaded.', z.object({ source: z.string(), sha256: z.string() })),
+  'config.loaded': spec(
+    'GH6002',
+    'notice',
+    APP(99, 'Other'),
+    'Configuration was loaded, or reloaded (SIGHUP): which sections took effect, and which changed but wait for a restart.',
+    z.object({ source: z.string(), sha256: z.string(), reload: z.boolean().optional(), applied: z.array(z.string()).optional(), restartNeeded: z.array(z.string()).optional() }),
+  ),
   'audit.checkpoint': spec('GH6003', 'info', APP(99, 'Other'), 'A signed checkpoint of the audit chain: Ed25519 over the canonical JSON of {seq, head, time, prevSignature}, where seq/head are the event before it (docs/siem.md).', z.object({ seq: z.number(), head: z.string(), prevSignature: z.string().nullable(), signature: z.string(), publicKey: z.string() })),
   // sinks (7xxx)
   'sink.backlog_full': spec('GH7000', 'critical', APP(99, 'Other'), 'A sink fell behind past its backlog limit; the oldest undelivered events are still in the store.', z.object({ sink: z.string(), backlog: z.number(), limit: z.number() })),

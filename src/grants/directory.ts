@@ -17,43 +17,66 @@ export function keyId(line: string): string {
 }
 
 export class Directory {
-  private readonly byName = new Map<string, User>();
-  private readonly identity = new Map<string, string>();
-  private readonly byKey = new Map<string, User[]>();
-  private readonly tokens: { user: User; hash: Buffer }[] = [];
+  private byName = new Map<string, User>();
+  private identity = new Map<string, string>();
+  private byKey = new Map<string, User[]>();
+  private tokens: { user: User; hash: Buffer }[] = [];
 
   constructor(users: readonly User[]) {
-    for (const u of users) this.byName.set(u.name, u);
-    // Union-find over shared credentials.
-    const parent = new Map<string, string>(users.map((u) => [u.name, u.name]));
-    const find = (n: string): string => {
-      let r = n;
-      while (parent.get(r) !== r) r = parent.get(r) as string;
-      parent.set(n, r);
-      return r;
-    };
-    const claim = new Map<string, string>();
-    const link = (credential: string, name: string): void => {
-      const other = claim.get(credential);
-      if (other === undefined) claim.set(credential, name);
-      else parent.set(find(name), find(other));
-    };
-    for (const u of users) {
-      for (const k of u.keys) {
-        const id = keyId(k);
-        link(`key:${id}`, u.name);
-        const list = this.byKey.get(id) ?? [];
-        list.push(u);
-        this.byKey.set(id, list);
-      }
-      if (u.apiTokenSha256 !== undefined) {
-        link(`token:${u.apiTokenSha256}`, u.name);
-        this.tokens.push({ user: u, hash: Buffer.from(u.apiTokenSha256, 'hex') });
-      }
-      if (u.totp !== undefined) link(`totp:${u.totp}`, u.name);
-    }
-    for (const u of users) this.identity.set(u.name, find(u.name));
+    this.replace(users);
   }
+
+  /**
+   * The users from now on (a configuration reload): every later lookup — SSH keys, API tokens,
+   * roles, groups, TOTP — sees the new list at once. Built aside and swapped in one step.
+   */
+  replace(users: readonly User[]): void {
+    const next = new Directory.Index(users);
+    this.byName = next.byName;
+    this.identity = next.identity;
+    this.byKey = next.byKey;
+    this.tokens = next.tokens;
+  }
+
+  private static Index = class {
+    readonly byName = new Map<string, User>();
+    readonly identity = new Map<string, string>();
+    readonly byKey = new Map<string, User[]>();
+    readonly tokens: { user: User; hash: Buffer }[] = [];
+
+    constructor(users: readonly User[]) {
+      for (const u of users) this.byName.set(u.name, u);
+      // Union-find over shared credentials.
+      const parent = new Map<string, string>(users.map((u) => [u.name, u.name]));
+      const find = (n: string): string => {
+        let r = n;
+        while (parent.get(r) !== r) r = parent.get(r) as string;
+        parent.set(n, r);
+        return r;
+      };
+      const claim = new Map<string, string>();
+      const link = (credential: string, name: string): void => {
+        const other = claim.get(credential);
+        if (other === undefined) claim.set(credential, name);
+        else parent.set(find(name), find(other));
+      };
+      for (const u of users) {
+        for (const k of u.keys) {
+          const id = keyId(k);
+          link(`key:${id}`, u.name);
+          const list = this.byKey.get(id) ?? [];
+          list.push(u);
+          this.byKey.set(id, list);
+        }
+        if (u.apiTokenSha256 !== undefined) {
+          link(`token:${u.apiTokenSha256}`, u.name);
+          this.tokens.push({ user: u, hash: Buffer.from(u.apiTokenSha256, 'hex') });
+        }
+        if (u.totp !== undefined) link(`totp:${u.totp}`, u.name);
+      }
+      for (const u of users) this.identity.set(u.name, find(u.name));
+    }
+  };
 
   get(name: string): User | undefined {
     return this.byName.get(name);

@@ -29,7 +29,9 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
 
 async function jsonl(path: string): Promise<AuditEvent[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
+  // Only whole lines: a live sink may be in the middle of writing the last one.
   return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as AuditEvent);

@@ -95,3 +95,18 @@ describe('keyId and sha256Hex', () => {
     expect(sha256Hex('é')).toBe(createHash('sha256').update(Buffer.from([0xc3, 0xa9])).digest('hex'));
   });
 });
+
+describe('Directory.replace (a configuration reload)', () => {
+  it('swaps every index at once: names, keys, tokens and identities', () => {
+    const d = new Directory(USERS);
+    expect(d.samePerson('alice', 'alice-admin')).toBe(true);
+    d.replace([user('alice', { keys: [`ssh-ed25519 ${KEY_A}`] }), user('erin', { roles: ['approver'], keys: [`ssh-ed25519 ${KEY_B}`], apiTokenSha256: sha256Hex('tok-erin') })]);
+    expect(d.get('alice-admin')).toBeUndefined();
+    expect(d.get('bob')).toBeUndefined();
+    expect(d.all().map((u) => u.name)).toEqual(['alice', 'erin']);
+    expect(d.userByToken('tok-alice')).toBeUndefined();
+    expect(d.userByToken('tok-erin')?.name).toBe('erin');
+    expect(d.samePerson('alice', 'erin')).toBe(false);
+    expect(d.hasRole('erin', 'approver')).toBe(true);
+  });
+});

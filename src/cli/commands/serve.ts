@@ -1,4 +1,8 @@
-/** gatehouse serve --config FILE: the broker, until SIGTERM/SIGINT (graceful: sessions end with reason `shutdown`). */
+/**
+ * gatehouse serve --config FILE: the broker, until SIGTERM/SIGINT (graceful: sessions end with
+ * reason `shutdown`). SIGHUP reloads FILE: users take effect at once; an invalid file is refused
+ * (every error logged) and the broker goes on with the configuration it has.
+ */
 import { loadConfigFile } from '../../config/load.js';
 import { GatehouseError } from '../../domain/errors.js';
 import { startBroker, type Broker } from '../../main.js';
@@ -6,9 +10,20 @@ import { parse, required } from '../args.js';
 
 export async function serveCommand(args: readonly string[]): Promise<number> {
   const { values } = parse(args, { config: { type: 'string', short: 'c' } });
-  const config = await loadConfigFile(required(values, 'config', ' (the broker configuration file)'));
+  const path = required(values, 'config', ' (the broker configuration file)');
+  const config = await loadConfigFile(path);
   const broker = await startBroker(config);
-  return runUntilSignal(broker);
+  const reload = (): void => {
+    loadConfigFile(path)
+      .then((next) => broker.reload(next))
+      .catch((err: unknown) => broker.log.error({ errors: (err as Error).message }, 'configuration reload refused; the broker goes on with the configuration it has'));
+  };
+  process.on('SIGHUP', reload);
+  try {
+    return await runUntilSignal(broker);
+  } finally {
+    process.off('SIGHUP', reload);
+  }
 }
 
 /** Resolves with the exit code once a signal has shut the broker down. A second signal forces exit. */
