@@ -3,14 +3,19 @@
 # non-root at run time, `gatehouse serve` as the entrypoint, data and recordings as volumes.
 #
 #   docker build -t gatehouse .
-#   docker run -v $PWD/gatehouse.yaml:/etc/gatehouse/gatehouse.yaml:ro \
+#   docker run -v $PWD/gatehouse.yaml:/var/lib/gatehouse/gatehouse.yaml:ro \
 #              -v gh-data:/var/lib/gatehouse/data -v gh-rec:/var/lib/gatehouse/recordings \
 #              -p 2222:2222 -p 8080:8080 -p 9090:9090 gatehouse
 #
-# Inside a container the config must listen on 0.0.0.0 (listen.ssh, listen.http, listen.grpc).
+# The config sits in the broker's home, /var/lib/gatehouse, because relative paths in it resolve
+# against the config file's directory: the defaults (`dataDir: data`, `recordings.dir:
+# recordings`) then land in the two volumes, and `privateKeyFile: keys/ops` in a `keys/` mount.
+# Inside a container the config must listen on 0.0.0.0 (listen.ssh, listen.http, listen.grpc);
+# the health check asks HEALTHCHECK_URL (default http://127.0.0.1:8080/healthz).
 
-ARG NODE_IMAGE=node:24-bookworm
-ARG NODE_RUNTIME_IMAGE=node:24-bookworm-slim
+# Node 26 is the active LTS line; better-sqlite3 12.10+ and node-pty (N-API) build on it.
+ARG NODE_IMAGE=node:26-bookworm
+ARG NODE_RUNTIME_IMAGE=node:26-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
@@ -31,7 +36,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 gatehouse \
  && useradd --system --uid 10001 --gid gatehouse --home-dir /var/lib/gatehouse --create-home --shell /usr/sbin/nologin gatehouse \
- && mkdir -p /var/lib/gatehouse/data /var/lib/gatehouse/recordings /etc/gatehouse \
+ && mkdir -p /var/lib/gatehouse/data /var/lib/gatehouse/recordings \
  && chown -R gatehouse:gatehouse /var/lib/gatehouse
 WORKDIR /opt/gatehouse
 COPY --from=build /src/package.json ./package.json
@@ -40,11 +45,12 @@ COPY --from=build /src/dist ./dist
 COPY --from=build /src/bin ./bin
 COPY --from=build /src/proto ./proto
 COPY --from=build /src/web-player/dist ./web-player/dist
-ENV NODE_ENV=production
+ENV NODE_ENV=production \
+    HEALTHCHECK_URL=http://127.0.0.1:8080/healthz
 USER gatehouse
 WORKDIR /var/lib/gatehouse
 VOLUME ["/var/lib/gatehouse/data", "/var/lib/gatehouse/recordings"]
 EXPOSE 2222 8080 9090
-HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch(process.env.HEALTHCHECK_URL).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["tini", "--", "node", "/opt/gatehouse/bin/gatehouse.js", "serve"]
-CMD ["--config", "/etc/gatehouse/gatehouse.yaml"]
+CMD ["--config", "/var/lib/gatehouse/gatehouse.yaml"]

@@ -50,8 +50,9 @@ import { audienceFrom, createNotifySinks } from './siem/notify.js';
 import { SinkWorker } from './siem/worker.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/ports.js';
+import { VERSION } from './domain/version.js';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 /** How long shutdown waits for sessions to record their end before closing the store anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 

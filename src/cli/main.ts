@@ -4,18 +4,7 @@
  * code its error maps to (docs/errors.md).
  */
 import { asGatehouseError } from '../domain/errors.js';
-import { auditCommand } from './commands/audit.js';
-import { demoCommand } from './commands/demo.js';
-import { eventsCommand } from './commands/events.js';
-import { grantCommand } from './commands/grant.js';
-import { policyCommand } from './commands/policy.js';
-import { replayCommand } from './commands/replay.js';
-import { webCommand } from './commands/web.js';
-import { serveCommand } from './commands/serve.js';
-import { sessionsCommand } from './commands/sessions.js';
-import { userCommand } from './commands/user.js';
-import { reportCommand } from './commands/report.js';
-import { VERSION } from '../main.js';
+import { VERSION } from '../domain/version.js';
 
 const USAGE = `gatehouse ${VERSION} — privileged-access gateway for incident response
 
@@ -50,18 +39,22 @@ Add --json for one JSON document on stdout.
 
 type Command = (args: readonly string[]) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  serve: serveCommand,
-  demo: demoCommand,
-  grant: grantCommand,
-  sessions: sessionsCommand,
-  policy: policyCommand,
-  replay: replayCommand,
-  web: webCommand,
-  user: userCommand,
-  report: reportCommand,
-  audit: auditCommand,
-  events: eventsCommand,
+/**
+ * Each command is loaded when it is run: a client command (`grant list`) must not pay for loading
+ * the broker (ssh2, the AWS SDK, the terminal emulator, the shell parser) on every call.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
+  grant: async () => (await import('./commands/grant.js')).grantCommand,
+  sessions: async () => (await import('./commands/sessions.js')).sessionsCommand,
+  policy: async () => (await import('./commands/policy.js')).policyCommand,
+  replay: async () => (await import('./commands/replay.js')).replayCommand,
+  web: async () => (await import('./commands/web.js')).webCommand,
+  user: async () => (await import('./commands/user.js')).userCommand,
+  report: async () => (await import('./commands/report.js')).reportCommand,
+  audit: async () => (await import('./commands/audit.js')).auditCommand,
+  events: async () => (await import('./commands/events.js')).eventsCommand,
 };
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -74,12 +67,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const command = COMMANDS[name];
-  if (command === undefined) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (load === undefined) {
     process.stderr.write(`gatehouse: unknown command ${JSON.stringify(name)}; see gatehouse help\n`);
     return 2;
   }
   try {
+    const command = await load();
     return await command(args);
   } catch (err) {
     const e = asGatehouseError(err);
