@@ -120,6 +120,30 @@ describe('ssm connector: interactive shell', () => {
     expect(sink.closedCalls).toBe(1);
   });
 
+  it('ends, rather than hangs, when channel_closed comes with output lost behind a gap (the agent gave up on a frame)', async () => {
+    const sim = await simulator();
+    const { sink, upstream } = await openShell(sim, connector(sim));
+    upstream.write(Buffer.from('echo A-$((1+1))\r'));
+    await sink.waitForText('$ ', 10_000, await sink.waitForText('A-2\r\n'));
+    const before = sink.text;
+    // The agent's next output frame never reaches the client; everything after it waits behind the gap.
+    const lost = upstream.channel.reliable.expectedSequenceNumber;
+    sim.faults.loseOutputSeq = lost;
+    const sent = Date.now();
+    upstream.write(Buffer.from('seq 1 5 | sed s/^/G/; exit\r'));
+    // The agent waits ≤ 2 s for acks, sends channel_closed and closes the socket: the client then
+    // stops waiting for the gap, keeps what was in order, and ends.
+    await sink.until(() => sink.closedCalls > 0, 'sink.closed', 8000);
+    expect(sink.closedError).toBeUndefined();
+    expect(Date.now() - sent).toBeLessThan(6000);
+    expect(sink.exitCalls).toBe(1);
+    expect(sink.closedCalls).toBe(1);
+    expect(sink.text).toBe(before);
+    expect(upstream.channel.reliable.expectedSequenceNumber).toBe(lost);
+    expect(upstream.channel.reliable.stats.discardedBehindGap).toBeGreaterThan(0);
+    expect([...sim.sessions.values()][0]?.faults.dropped).toBeGreaterThan(0);
+  });
+
   it('accepts the short (112-byte header, NUL-padded) channel_closed variant', async () => {
     const sim = await simulator({ channelClosedVariant: 'short' });
     const { sink, upstream } = await openShell(sim, connector(sim));
@@ -303,6 +327,24 @@ describe('ssm connector: KMS encryption', () => {
     expect(Object.keys(sim.kms.requests[0]?.encryptionContext ?? {})).toContain('aws:ssm:RandomChallenge');
   });
 
+  it('re-sends the terminal size after a handshake that starts only once input has begun (a late HandshakeRequest)', async () => {
+    const sim = await simulator({ kmsKeyId: KMS_KEY, handshakeDelayMs: 600 });
+    const c = connector(sim, { dataKeyProvider: sim.kms, firstMessageTimeoutMs: 150 });
+    const sink = new RecordingSink();
+    const pty = { term: 'xterm-256color', cols: 100, rows: 30 };
+    // No kmsKeyId on the target: after 150 ms of silence the session starts as a plain stream and
+    // sends its size, which the agent, still before its handshake, acks and discards (spec §8.2).
+    const upstream = cleanup.upstream(await c.open(openRequest(ssmTarget({ instanceId: LINUX }), { pty }), sink)) as SsmUpstream;
+    const [session] = [...sim.sessions.values()];
+    expect(upstream.channel.reliable.nextSequenceNumber).toBe(1);
+    expect(session?.agent.reliable.nextSequenceNumber).toBe(0);
+    await sink.waitForText('$ ');
+    upstream.write(Buffer.from('stty size\r'));
+    await sink.waitForText(/\r(\d+ \d+)\r\n/, 5000);
+    expect(/\r(\d+ \d+)\r\n/.exec(sink.text)?.[1]).toBe('30 100');
+    expect(sim.kms.requests).toHaveLength(1);
+  });
+
   it('refuses the session when no data key provider is configured, and terminates it', async () => {
     const sim = await simulator({ kmsKeyId: KMS_KEY });
     const terminated: unknown[] = [];
@@ -381,7 +423,7 @@ describe('ssm connector: backpressure', () => {
 });
 
 describe('ssm connector: under injected faults', () => {
-  it('loses, doubles and reorders nothing through loss, duplication, reordering, bad digests and a socket drop', { timeout: 60_000 }, async () => {
+  it('loses, doubles and reorders nothing through loss, duplication, reordering, bad digests and socket drops mid-output and mid-typing', { timeout: 60_000 }, async () => {
     const sim = await simulator({
       faults: { dropRate: 0.05, duplicateRate: 0.05, reorderRate: 0.05, badDigestRate: 0.02, dropSocketAfterFrames: 25, seed: 42 },
     });
@@ -397,26 +439,45 @@ describe('ssm connector: under injected faults', () => {
     const lines = [...sink.text.matchAll(/^L(\d+)\r$/gm)].map((m) => Number(m[1]));
     expect(lines).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
 
-    // 500 keystrokes, one frame each, into a file.
+    // 500 keystrokes, one frame each, into a file, typed a few at a time; halfway through, the
+    // socket is dropped right after a burst, while those keystrokes are still un-acked in flight.
     const file = join(dir, 'keys.txt');
     upstream.write(Buffer.from(`cat > ${file}\r`));
     at = await sink.waitForText(`cat > ${file}\r\n`, 10_000, at);
+    const echoFrom = at;
     const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
     let typed = '';
     for (let i = 0; i < 500; i++) typed += (i + 1) % 50 === 0 ? '\r' : alphabet[(i * 7) % alphabet.length];
-    await typeBytes(upstream, sink, Buffer.from(typed));
+    const keys = Buffer.from(typed);
+    const replayedBefore = upstream.channel.reliable.stats.replayed;
+    let unackedAtDrop = -1;
+    for (let i = 0; i < keys.length; i += 5) {
+      await typeBytes(upstream, sink, keys.subarray(i, i + 5));
+      if (i === 250) {
+        unackedAtDrop = upstream.channel.reliable.unackedCount;
+        expect(sim.dropConnections()).toBe(1);
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
     upstream.write(Buffer.from([0x04]));
     upstream.write(Buffer.from('echo KEYS-DONE-$((2+2))\r'));
     await sink.waitForText('KEYS-DONE-4\r\n', 20_000, at);
+    expect(unackedAtDrop).toBeGreaterThan(0);
+    // Keystrokes sent on the dropped socket went again on the resumed one, and each arrived once.
+    expect(upstream.channel.reliable.stats.replayed).toBeGreaterThan(replayedBefore);
     expect(await readFile(file, 'utf8')).toBe(typed.replaceAll('\r', '\n'));
+    // Their echo (output across the drop) is complete and in order.
+    const echo = typed.replaceAll('\r', '\r\n');
+    // (bash switches bracketed paste off before running cat)
+    expect(sink.text.slice(echoFrom).replace(/^\x1b\[\?2004l\r/, '').slice(0, echo.length)).toBe(echo);
 
     // The faults did happen, and were survived rather than avoided.
     const session = [...sim.sessions.values()][0];
     const faults = session?.faults;
-    expect(faults?.socketDrops).toBe(1);
-    expect(session?.connects).toBe(2);
-    expect(resumes).toHaveLength(1);
-    expect(upstream.channel.stats.resumes).toBe(1);
+    expect(faults?.socketDrops).toBe(1); // the relay's drop mid-output; the one mid-typing is dropConnections()
+    expect(session?.connects).toBe(3);
+    expect(resumes).toHaveLength(2);
+    expect(upstream.channel.stats.resumes).toBe(2);
     expect(faults?.dropped).toBeGreaterThan(10);
     expect(faults?.duplicated).toBeGreaterThan(10);
     expect(faults?.reordered).toBeGreaterThan(10);

@@ -6,6 +6,11 @@
  *
  * What it does not know: payload types, the handshake, the terminal. Stream messages go to
  * `deliver`; `channel_closed` to `onChannelClosed`; a failure it cannot recover from to `onFailed`.
+ *
+ * After channel_closed the channel has ended (no input, no resume), but output frames still
+ * arriving on the socket are verified, acked and delivered until close() or until the socket goes
+ * (`onLateFramesOver`): channel_closed is not sequenced (spec §6.4), so it can overtake output the
+ * agent is still retransmitting, and the session waits for that output (output-gate.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -41,6 +46,8 @@ export interface DataChannelOptions {
   readonly deliver: (message: AgentMessage) => boolean;
   readonly onAcked: () => void;
   readonly onChannelClosed: (closed: ChannelClosed) => void;
+  /** After channel_closed, the socket is gone: no late output frame can arrive any more. */
+  readonly onLateFramesOver?: () => void;
   readonly onFailed: (error: GatehouseError) => void;
   readonly clock?: Clock;
   readonly timers?: Timers;
@@ -72,6 +79,8 @@ export class DataChannel {
   private url: string;
   private ws: WebSocket | null = null;
   private ended = false;
+  /** channel_closed arrived: still taking output frames from the socket (see above). */
+  private takingLateFrames = false;
   private consecutiveErrors = 0;
   private stopKeepalive: () => void = () => {};
 
@@ -114,6 +123,7 @@ export class DataChannel {
   /** Ends the channel on our side (no resume). Resolves once the socket is closed, or after 1 s. */
   async close(): Promise<void> {
     this.ended = true;
+    this.takingLateFrames = false;
     this.reliable.dispose();
     this.stopKeepalive();
     const ws = this.ws;
@@ -178,7 +188,7 @@ export class DataChannel {
   }
 
   private onFrame(data: Buffer): void {
-    if (this.ended) return;
+    if (this.ended && !this.takingLateFrames) return;
     let message: AgentMessage;
     try {
       message = decodeAgentMessage(data);
@@ -187,11 +197,13 @@ export class DataChannel {
       this.protocolError(asGatehouseError(err, 'GH_ERR_SSM_PROTOCOL'));
       return;
     }
+    if (this.takingLateFrames && message.messageType !== MessageType.OutputStreamData) return;
     switch (message.messageType) {
       case MessageType.ChannelClosed:
         // Not acked, not sequenced; a digest mismatch here is tolerated (spec §5.3).
         if (!digestMatches(message)) this.o.logger.warn('ssm channel_closed with a bad digest; accepted');
         this.ended = true;
+        this.takingLateFrames = true;
         this.o.onChannelClosed(parseChannelClosedPayload(message.payload));
         return;
       case MessageType.StartPublication:
@@ -233,6 +245,10 @@ export class DataChannel {
     this.ws = null;
     this.stopKeepalive();
     this.reliable.linkDown();
+    if (this.takingLateFrames) {
+      this.takingLateFrames = false;
+      this.o.onLateFramesOver?.();
+    }
     if (this.ended) return;
     this.o.logger.info({ code }, 'ssm data channel dropped; resuming session');
     void this.resumeSession();

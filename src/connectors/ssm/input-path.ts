@@ -59,6 +59,15 @@ export class InputPath {
     this.onAcked();
   }
 
+  /**
+   * A handshake began after input had started (a HandshakeRequest later than the first-message
+   * wait): queue again, because the agent discards input until HandshakeComplete (spec §8.2);
+   * start() then re-sends the size. What was sent before the request arrived is lost.
+   */
+  hold(): void {
+    if (this.state === 'live') this.state = 'queueing';
+  }
+
   stop(): void {
     this.state = 'ended';
     this.pending = [];

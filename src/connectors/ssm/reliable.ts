@@ -35,7 +35,11 @@ export interface ReliableOptions {
   readonly synOnFirst?: boolean;
   /** ResendSleepInterval: how often the oldest un-acked frame is looked at. Default 100 ms. */
   readonly resendIntervalMs?: number;
-  /** ResendMaxAttempt: resends of one frame before `onResendExhausted`. Default 3000 (~5 min). */
+  /**
+   * ResendMaxAttempt: resends of one frame before `onResendExhausted`. Default 3000 ([P]). Not the
+   * spec's "≈5 min" (that is [P] resending every tick): lastSent is written back ([A]), so 3000
+   * resends last ≈5 min at an RTO under 100 ms, 15 min at 200 ms, 55 min at the 1 s cap.
+   */
   readonly maxResendAttempts?: number;
   /** Out-of-order frames held for later; beyond this a future frame is dropped un-acked. Default 10000. */
   readonly incomingCapacity?: number;
@@ -62,6 +66,8 @@ export interface ReliableStats {
   outOfOrder: number;
   /** Future frames dropped because the incoming buffer was full. */
   droppedIncoming: number;
+  /** Frames held behind a gap that `discardBehindGap` gave up on. */
+  discardedBehindGap: number;
 }
 
 interface Outgoing {
@@ -85,7 +91,7 @@ const MIN_RTTVAR_TERM_MS = 10;
 export class ReliableChannel {
   readonly stats: ReliableStats = {
     framesSent: 0, retransmissions: 0, replayed: 0, acksSent: 0, acksReceived: 0,
-    duplicatesReceived: 0, duplicateAcks: 0, outOfOrder: 0, droppedIncoming: 0,
+    duplicatesReceived: 0, duplicateAcks: 0, outOfOrder: 0, droppedIncoming: 0, discardedBehindGap: 0,
   };
   private readonly o: ReliableOptions;
   private readonly clock: Clock;
@@ -178,6 +184,24 @@ export class ReliableChannel {
     } finally {
       this.draining = false;
     }
+  }
+
+  /**
+   * After channel_closed, when no more frames will come: keeps the in-order run from the expected
+   * sequence number and drops what waits behind the first gap. Returns how many were dropped.
+   */
+  discardBehindGap(): number {
+    let end = this.expected;
+    while (this.incoming.has(end)) end++;
+    let dropped = 0;
+    for (const seq of [...this.incoming.keys()]) {
+      if (seq > end) {
+        this.incoming.delete(seq);
+        dropped++;
+      }
+    }
+    this.stats.discardedBehindGap += dropped;
+    return dropped;
   }
 
   /** The socket is gone: buffer instead of transmitting, and stop the resend scheduler. */

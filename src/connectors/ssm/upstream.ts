@@ -4,6 +4,8 @@
  *  - Session type: the first sequenced message decides ([P] ProcessFirstMessage). Output (1) means
  *    a plain stream with no handshake; HandshakeRequest (5) means the handshake runs first, and no
  *    size or keystroke is sent before HandshakeComplete (the agent would ack and discard them).
+ *    With no KMS expected, `firstMessageTimeoutMs` of silence starts a plain stream; a
+ *    HandshakeRequest after that queues input again and the size is re-sent once it completes.
  *  - Input (input-path.ts): keystrokes, Size at start and on every resize, signals as control
  *    bytes, write() backpressure over un-acked input.
  *  - Output (output-gate.ts): PayloadType 1 → sink.data, 11 → sink.stderr, 12 ("EXIT_CODE: n") →
@@ -46,11 +48,18 @@ export interface SsmUpstreamOptions {
   readonly highWaterBytes?: number;
   /** Output acked and held while paused, before frames are left un-acked. Default 256 KiB. */
   readonly pauseBufferBytes?: number;
+  /**
+   * After channel_closed, how long output frames that fill a sequence gap are still awaited before
+   * what follows the gap is dropped and the session ends. Default 2 s: the agent itself waits at
+   * most 2 s for its output to be acked before it closes (spec §10.1), and with the RTO capped at
+   * 1 s (§7.3) a frame it was still retransmitting arrives well within that.
+   */
+  readonly closeGraceMs?: number;
   /** Bound on the TerminateSession call in close(). Default 5 s. */
   readonly terminateTimeoutMs?: number;
   readonly timers?: Timers;
   /** Transport wiring (URL, token, retry, resend tuning); callbacks are supplied here. */
-  readonly channel: Omit<DataChannelOptions, 'logger' | 'resume' | 'deliver' | 'onAcked' | 'onChannelClosed' | 'onFailed'>;
+  readonly channel: Omit<DataChannelOptions, 'logger' | 'resume' | 'deliver' | 'onAcked' | 'onChannelClosed' | 'onLateFramesOver' | 'onFailed'>;
 }
 
 type Phase = 'awaiting-first' | 'handshake' | 'ready' | 'ended';
@@ -81,6 +90,7 @@ export class SsmUpstream implements Upstream {
       deliver: (m) => this.deliver(m),
       onAcked: () => this.input.onAcked(),
       onChannelClosed: (c) => this.onChannelClosed(c),
+      onLateFramesOver: () => this.output.stopWaitingForGap(),
       onFailed: (e) => void this.fail(e),
     });
     this.handshake = new HandshakeDriver({
@@ -106,6 +116,12 @@ export class SsmUpstream implements Upstream {
         this.exitCode = code;
       },
       onDeferredClose: (closed) => this.onChannelClosed(closed),
+      discardBehindGap: () => this.channel.reliable.discardBehindGap(),
+      onGapAbandoned: (dropped) => {
+        this.o.logger.warn({ dropped, missing: this.channel.reliable.expectedSequenceNumber }, 'ssm: output missing at channel_closed; frames after the gap dropped');
+      },
+      closeGraceMs: options.closeGraceMs ?? 2000,
+      timers: this.timers,
     });
     this.input = new InputPath({
       send: (type, payload) => this.channel.send(type, payload),
@@ -195,6 +211,10 @@ export class SsmUpstream implements Upstream {
       case PayloadType.ExitCode:
         return this.deliverOutput(m);
       case PayloadType.HandshakeRequest:
+        if (this.phase === 'ready') {
+          this.o.logger.warn('ssm: handshake began after input had started; input sent before it was discarded by the agent');
+          this.input.hold();
+        }
         this.phase = 'handshake';
         this.cancelPhaseTimer();
         this.cancelPhaseTimer = this.timers.after(this.o.handshakeTimeoutMs ?? 30_000, () => {
@@ -270,6 +290,7 @@ export class SsmUpstream implements Upstream {
     this.cancelPhaseTimer();
     this.handshake.stop();
     this.input.stop();
+    this.output.stop();
     // A connect() still waiting for the session to settle must not wait forever.
     this.settle?.reject(error ?? new GatehouseError('GH_ERR_UPSTREAM_CONNECT', 'SSM session closed while connecting'));
     this.settle = null;

@@ -68,8 +68,12 @@ describe('AgentMessage codec: spec vectors', () => {
     });
   }
 
-  it('V1 carries the swapped UUID at offset 64 as the spec shows', () => {
-    expect(Buffer.from(VECTORS.V1, 'hex').subarray(64, 80).toString('hex')).toBe('a508b5f073f31b16dd01e56bff48483e');
+  it('V1: decoding un-swaps the MessageId the wire carries at offset 64, least-significant half first (§5.1)', () => {
+    const wire = Buffer.from(VECTORS.V1, 'hex');
+    const id = decodeAgentMessage(wire).messageId;
+    expect(id).toBe('dd01e56b-ff48-483e-a508-b5f073f31b16');
+    const hex = id.replaceAll('-', '');
+    expect(wire.subarray(64, 80).toString('hex')).toBe(hex.slice(16) + hex.slice(0, 16));
   });
 });
 

@@ -150,6 +150,19 @@ describe('reliable: retransmission and RTO', () => {
     expect(exhausted).toBeGreaterThan(0);
   });
 
+  it('with the default 3000 resends, gives up after 15 min at the initial 200 ms RTO (not the spec\'s ≈5 min: resends wait for the RTO)', () => {
+    let exhaustedAt = -1;
+    const h: Harness = harness({ onResendExhausted: () => { if (exhaustedAt < 0) exhaustedAt = h.time.now(); } });
+    const t0 = h.time.now();
+    h.channel.send(1, Buffer.from('a'));
+    h.time.advance(14 * 60_000);
+    expect(exhaustedAt).toBe(-1);
+    h.time.advance(2 * 60_000);
+    expect(h.channel.stats.retransmissions).toBe(3000);
+    // A resend on the first 100 ms tick more than 200 ms after the last: every 300 ms.
+    expect(exhaustedAt - t0).toBe(3001 * 300);
+  });
+
   it('buffers while the link is down and replays everything un-acked, in order, on linkUp', () => {
     const h = harness();
     h.channel.send(1, Buffer.from('a'));

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { completeUtf8Length } from '../../../src/connectors/ssm/simulator/agent.js';
+import { decodeAgentMessage, digestMatches, encodeStreamFrame, MessageType, PayloadType, type AgentMessage } from '../../../src/connectors/ssm/codec.js';
+import { completeUtf8Length, SimAgent } from '../../../src/connectors/ssm/simulator/agent.js';
+import { FakeKms } from '../../../src/connectors/ssm/simulator/fake-kms.js';
 import { FaultyPipe, newFaultCounters, NO_FAULTS, seededRandom } from '../../../src/connectors/ssm/simulator/faults.js';
 import { FakeTime } from './fake-time.js';
+import { TOLERANCE } from './vectors.js';
 
 describe('simulator: UTF-8 chunk boundaries', () => {
   it('keeps an incomplete trailing character for the next frame', () => {
@@ -63,5 +66,46 @@ describe('simulator: fault injection', () => {
       expect(x).toBeGreaterThanOrEqual(0);
       expect(x).toBeLessThan(1);
     }
+  });
+});
+
+describe('simulator: the agent side of the tolerance vector (spec §13)', () => {
+  it('acks [B]\'s frame despite its bad digest and applies its Size to the shell\'s PTY', async () => {
+    // What mgs.ts does with every client frame: decode, then hand it to the agent, no digest check.
+    const message = decodeAgentMessage(Buffer.from(TOLERANCE, 'hex'));
+    expect(digestMatches(message)).toBe(false);
+    const frames: AgentMessage[] = [];
+    const agent = new SimAgent({
+      sessionId: 's-tolerance', targetId: 'i-0123456789abcdef0', documentName: 'SSM-SessionManagerRunShell', command: undefined,
+      shell: ['/bin/bash', '--norc', '--noprofile'], env: {}, kmsKeyId: undefined, kms: new FakeKms(), requireChallengeResponse: false,
+      handlerReadyDelayMs: 0, handshakeDelayMs: 0, sendWindow: 256, resendIntervalMs: 100, channelClosedVariant: 'canonical',
+      publicationFrames: false, onEnded: () => {},
+    });
+    agent.attach({ send: (frame) => frames.push(decodeAgentMessage(frame)), close: () => {} });
+    const output = (): string => {
+      const bySeq = new Map<number, string>();
+      for (const f of frames) if (f.messageType === MessageType.OutputStreamData) bySeq.set(f.sequenceNumber, f.payload.toString());
+      return [...bySeq.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]).join('');
+    };
+    try {
+      agent.receive(message);
+      const acks = frames.filter((f) => f.messageType === MessageType.Acknowledge).map((f) => JSON.parse(f.payload.toString()) as unknown);
+      expect(acks).toEqual([{
+        AcknowledgedMessageType: 'input_stream_data',
+        AcknowledgedMessageId: '9f01a37d-bffe-fce1-730f-664914534e2a',
+        AcknowledgedMessageSequenceNumber: 0,
+        IsSequentialMessage: true,
+      }]);
+      expect(agent.reliable.expectedSequenceNumber).toBe(1);
+      agent.receive(decodeAgentMessage(encodeStreamFrame('input_stream_data', Date.now(), 1, 0, PayloadType.Output, Buffer.from('stty size\r'))));
+      const deadline = Date.now() + 5000;
+      while (!/\r18 202\r\n/.test(output())) {
+        if (Date.now() > deadline) throw new Error(`no "18 202" from stty; output: ${JSON.stringify(output())}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      await agent.terminate('');
+    }
+    expect(agent.ended).toBe(true);
   });
 });

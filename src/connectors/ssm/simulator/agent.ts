@@ -41,6 +41,8 @@ export interface SimAgentConfig {
   readonly kms: FakeKms;
   readonly requireChallengeResponse: boolean;
   readonly handlerReadyDelayMs: number;
+  /** With KMS on, the HandshakeRequest goes out this long after the first socket opens (a slow agent). */
+  readonly handshakeDelayMs: number;
   /** Un-acked output frames (from the oldest) before the agent stops reading the program. */
   readonly sendWindow: number;
   readonly resendIntervalMs: number;
@@ -122,8 +124,13 @@ export class SimAgent {
     this.reliable.linkUp();
     if (this.phase !== 'new') return;
     if (this.handshake.encrypted) {
+      // Until HandshakeComplete, input is acked and discarded (deliverHandshake), delayed or not.
       this.phase = 'handshake';
-      this.reliable.send(PayloadType.HandshakeRequest, this.handshake.requestPayload());
+      const request = (): void => {
+        if (this.phase === 'handshake') this.reliable.send(PayloadType.HandshakeRequest, this.handshake.requestPayload());
+      };
+      if (this.c.handshakeDelayMs > 0) setTimeout(request, this.c.handshakeDelayMs).unref();
+      else request();
     } else {
       this.startProcess();
     }

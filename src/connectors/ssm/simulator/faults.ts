@@ -17,12 +17,17 @@ export interface FaultConfig {
   badDigestRate: number;
   /** Terminate the data-channel socket abruptly after this many agent→client stream frames, once per session. 0: never. */
   dropSocketAfterFrames: number;
+  /**
+   * Every transmission of the agent's output frame with this sequence number is lost, so the
+   * client holds what follows behind a gap until the agent gives up and closes. -1: none.
+   */
+  loseOutputSeq: number;
   /** PRNG seed; each session and direction derives its own stream from it. */
   seed: number;
 }
 
 export const NO_FAULTS: Readonly<FaultConfig> = {
-  dropRate: 0, duplicateRate: 0, reorderRate: 0, badDigestRate: 0, dropSocketAfterFrames: 0, seed: 1,
+  dropRate: 0, duplicateRate: 0, reorderRate: 0, badDigestRate: 0, dropSocketAfterFrames: 0, loseOutputSeq: -1, seed: 1,
 };
 
 export interface FaultCounters {

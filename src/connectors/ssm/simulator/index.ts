@@ -40,6 +40,8 @@ export interface SsmSimulatorOptions {
   readonly publicationFrames?: boolean;
   /** The agent leaves input un-acked for this long after the process starts (ErrHandlerNotReady). Default 0. */
   readonly handlerReadyDelayMs?: number;
+  /** With `kmsKeyId`, the agent sends its HandshakeRequest this long after the socket opens. Default 0. */
+  readonly handshakeDelayMs?: number;
   /** Un-acked output frames before the agent stops reading the program (flow control). Default 256. */
   readonly sendWindow?: number;
   /** The agent's resend scheduler interval. Default 100 ms. */
@@ -96,6 +98,7 @@ export async function startSsmSimulator(options: SsmSimulatorOptions = {}): Prom
         kms,
         requireChallengeResponse: options.requireKmsChallengeResponse ?? false,
         handlerReadyDelayMs: options.handlerReadyDelayMs ?? 0,
+        handshakeDelayMs: options.handshakeDelayMs ?? 0,
         sendWindow: options.sendWindow ?? 256,
         resendIntervalMs: options.resendIntervalMs ?? 100,
         channelClosedVariant: options.channelClosedVariant ?? 'canonical',

@@ -29,6 +29,11 @@ function isOutputStreamFrame(frame: Buffer): boolean {
   return frame.length > 4 && frame[4] === 0x6f; // "o"utput_stream_data
 }
 
+/** The SequenceNumber field (int64 at offset 48; our sequence numbers fit in 53 bits). */
+function sequenceOf(frame: Buffer): number {
+  return frame.readUInt32BE(48) * 2 ** 32 + frame.readUInt32BE(52);
+}
+
 export function attachDataChannelServer(server: Server, ctx: SimContext): DataChannelServer {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   const live = new Map<WebSocket, string>();
@@ -103,6 +108,10 @@ export function attachDataChannelServer(server: Server, ctx: SimContext): DataCh
           return;
         }
         if (isOutputStreamFrame(frame)) {
+          if (sequenceOf(frame) === ctx.faults.loseOutputSeq) {
+            session.faults.dropped++;
+            return;
+          }
           session.streamFramesOut++;
           const after = ctx.faults.dropSocketAfterFrames;
           if (after > 0 && !session.socketDropDone && session.streamFramesOut >= after) {
