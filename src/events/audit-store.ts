@@ -1,8 +1,9 @@
 /**
  * Online verification and export: the same ChainVerifier, fed from the store in pages. Before the
- * first page it reads the store's head record and the named cursors (sinks' delivery positions,
- * the checkpointer's hint), so events appended while it reads cannot be mistaken for evidence of
- * truncation, while a chain cut below any of them is reported.
+ * first page it reads the store's head and the named cursors (sinks' delivery positions, the
+ * checkpointer's hint), so events appended while it reads cannot be mistaken for evidence of
+ * truncation, while a chain cut below any of them is reported. (The head is independent evidence
+ * only on PostgreSQL; SQLite derives it from the events table: see ChainVerifier.finish.)
  */
 import type { KeyObject } from 'node:crypto';
 import { setImmediate as yieldToIo } from 'node:timers/promises';

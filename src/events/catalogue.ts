@@ -9,7 +9,13 @@ import { z } from 'zod';
 export type Severity = 'info' | 'notice' | 'warning' | 'critical';
 export const SEVERITIES: readonly Severity[] = ['info', 'notice', 'warning', 'critical'];
 
-/** OCSF 1.x classes used: 3002 Authentication, 3005 User Access Management, 4007 SSH Activity, 1007 Process Activity, 6003 API Activity, 2004 Detection Finding, 6002 Application Lifecycle. */
+/**
+ * OCSF 1.3 classes used, with the activity ids and names of the schema (test/unit/siem/ocsf-classes.test.ts
+ * pins each against the schema's enum): 3002 Authentication (a refused connection is a failed Logon),
+ * 3005 User Access Management, 4007 SSH Activity (Open, Close, Reset for a kill, Refuse for a host key
+ * the broker will not accept), 1007 Process Activity (Launch, Terminate), 2004 Detection Finding,
+ * 6002 Application Lifecycle.
+ */
 export interface OcsfClass {
   readonly classUid: number;
   readonly className: string;
@@ -59,11 +65,11 @@ export const CATALOGUE = {
   'grant.updated': spec('GH1009', 'notice', ACCESS(99, 'Other'), 'The requester changed a pending grant; approvals given before the change no longer count.', z.object({ targets: z.array(z.string()), durationMs: z.number(), reason: z.string(), approvalsVoided: z.number() })),
   'grant.approval_refused': spec('GH1008', 'warning', ACCESS(99, 'Other'), 'An approval attempt was refused (self-approval, alias, bad MFA, wrong state).', z.object({ error: z.string(), message: z.string() })),
   // sessions (2xxx)
-  'session.start': spec('GH2000', 'notice', SSH(1, 'Logon'), 'A session opened on a target under a grant.', z.object({ kind: z.enum(['shell', 'exec']), command: z.string().nullable(), recording: z.string().nullable(), term: z.string().nullable() })),
-  'session.end': spec('GH2001', 'notice', SSH(2, 'Logoff'), 'A session ended; `reason` tells why.', z.object({ reason: endReason, exitCode: z.number().nullable(), durationMs: z.number(), bytesIn: z.number(), bytesOut: z.number(), message: z.string().nullable() })),
-  'session.killed': spec('GH2002', 'warning', SSH(2, 'Logoff'), 'A watcher or the broker killed a live session.', z.object({ reason: z.string() })),
+  'session.start': spec('GH2000', 'notice', SSH(1, 'Open'), 'A session opened on a target under a grant.', z.object({ kind: z.enum(['shell', 'exec']), command: z.string().nullable(), recording: z.string().nullable(), term: z.string().nullable() })),
+  'session.end': spec('GH2001', 'notice', SSH(2, 'Close'), 'A session ended; `reason` tells why.', z.object({ reason: endReason, exitCode: z.number().nullable(), durationMs: z.number(), bytesIn: z.number(), bytesOut: z.number(), message: z.string().nullable() })),
+  'session.killed': spec('GH2002', 'warning', SSH(3, 'Reset'), 'A watcher or the broker killed a live session.', z.object({ reason: z.string() })),
   'session.refused': spec('GH2003', 'warning', ocsf(3002, 'Authentication', 1, 'Logon'), 'A connection or channel was refused (no grant, bad name, forbidden channel, upstream failure).', z.object({ error: z.string(), message: z.string() })),
-  'upstream.host_key_mismatch': spec('GH2004', 'critical', SSH(1, 'Logon'), "The target presented a host key other than the pinned one; the connection was refused.", z.object({ expected: z.string(), presented: z.string() })),
+  'upstream.host_key_mismatch': spec('GH2004', 'critical', SSH(5, 'Refuse'), "The target presented a host key other than the pinned one; the connection was refused.", z.object({ expected: z.string(), presented: z.string() })),
   // commands (3xxx)
   'command.allowed': spec('GH3000', 'info', PROC(1, 'Launch'), 'A command was judged and allowed.', z.object({ command: z.string(), reasons: z.array(z.object({ command: z.string(), rule: z.string().nullable(), why: z.string() })), mode: z.enum(['exec', 'interactive']) })),
   'command.denied': spec('GH3001', 'warning', PROC(1, 'Launch'), 'A command was denied; it never reached the target.', z.object({ command: z.string(), reasons: z.array(z.object({ command: z.string(), rule: z.string().nullable(), why: z.string() })), mode: z.enum(['exec', 'interactive']) })),

@@ -1,7 +1,8 @@
 /**
  * The audit hash chain: hash = SHA-256(prev_hash || JCS(event)), where the event is hashed with
  * its sequence number and without prevHash/hash. Pure: the store calls `seal` inside the
- * transaction that appends, so the chain order is the commit order.
+ * transaction that appends, so the chain order is the commit order. Verification is verify.ts
+ * (ChainVerifier), shared by the online and offline checks.
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical.js';
@@ -16,29 +17,4 @@ export function eventHash(prevHash: string, event: Omit<AuditEvent, 'prevHash' |
 export function seal(prev: ChainHead, event: UnsealedEvent): AuditEvent {
   const body = { ...event, seq: prev.seq + 1 };
   return { ...body, prevHash: prev.hash, hash: eventHash(prev.hash, body) };
-}
-
-/** Where a chain fails verification, or null when every link holds. */
-export interface ChainBreak {
-  readonly seq: number;
-  readonly problem: 'edited' | 'gap' | 'reordered' | 'relinked';
-  readonly detail: string;
-}
-
-/** Checks links from `prev` through `events` (ascending). Returns the first break. */
-export function verifyLinks(prev: ChainHead, events: readonly AuditEvent[]): ChainBreak | null {
-  let head = prev;
-  for (const e of events) {
-    if (e.seq !== head.seq + 1) {
-      // The missing number turning up later means the events were moved, not deleted.
-      return e.seq < head.seq + 1 || events.some((x) => x.seq === head.seq + 1)
-        ? { seq: e.seq, problem: 'reordered', detail: `event ${e.seq} follows ${head.seq}` }
-        : { seq: head.seq + 1, problem: 'gap', detail: `events ${head.seq + 1}..${e.seq - 1} are missing` };
-    }
-    if (e.prevHash !== head.hash) return { seq: e.seq, problem: 'relinked', detail: `event ${e.seq} does not link to event ${head.seq}` };
-    const { prevHash: _p, hash: _h, ...body } = e;
-    if (eventHash(head.hash, body) !== e.hash) return { seq: e.seq, problem: 'edited', detail: `event ${e.seq} does not match its hash` };
-    head = { seq: e.seq, hash: e.hash };
-  }
-  return null;
 }

@@ -9,6 +9,7 @@ import type { Clock } from '../domain/clock.js';
 import { GatehouseError } from '../domain/errors.js';
 import { newEventId } from '../domain/ids.js';
 import type { Sealer, Store, UnitOfWork } from '../store/ports.js';
+import { wellFormed } from './canonical.js';
 import { CATALOGUE, type EventType } from './catalogue.js';
 import { seal } from './chain.js';
 import { GroupCommitter } from './group-commit.js';
@@ -55,7 +56,9 @@ export class EventLog {
     if (!parsed.success) {
       throw new GatehouseError('GH_ERR_INTERNAL', `event ${draft.type} payload invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
-    const c = draft.ctx;
+    // A lone surrogate (from a JSON body, a terminal) would make the event unhashable (RFC 8785):
+    // it becomes U+FFFD, so an odd string can never keep an audit event out of the chain.
+    const c = wellFormed(draft.ctx);
     return {
       id: newEventId(),
       time: new Date(draft.at ?? this.clock.now()).toISOString(),
@@ -70,7 +73,7 @@ export class EventLog {
       incident: c.incident ?? null,
       sessionId: c.sessionId ?? null,
       source: c.source ?? null,
-      data: parsed.data as Record<string, unknown>,
+      data: wellFormed(parsed.data as Record<string, unknown>),
     };
   }
 

@@ -12,8 +12,11 @@
  *   bad-signature       a checkpoint's signature does not verify
  *   checkpoint-mismatch a checkpoint claims a head other than the event before it
  *   checkpoint-fork     a checkpoint's prevSignature is not its key's previous checkpoint
- *   truncated           the chain ends before an anchor (a checkpoint the SIEM holds), before the
- *                       store's own head record, or before a sink's delivery cursor
+ *   truncated           the chain ends before an anchor (a checkpoint the SIEM holds), before a
+ *                       store cursor (a sink's delivery position, the checkpointer's hint), or
+ *                       before the store's head — which adds evidence on PostgreSQL only (a separate
+ *                       `chain_head` row); SQLite derives its head from the events table, so
+ *                       deleting the tail moves it too
  *   rewritten           the chain reaches the anchor's sequence but holds a different event there
  *   anchor-out-of-range the anchor precedes the verified range, so it cannot be checked
  *
@@ -133,9 +136,18 @@ export function anchorProblem(anchor: AuditEvent, trustedKeys: readonly KeyObjec
   if (shape !== null) return `not an event: ${shape}`;
   if (anchor.type !== 'audit.checkpoint') return `it is a ${anchor.type} event, not audit.checkpoint`;
   const { prevHash: _p, hash: _h, ...body } = anchor;
-  if (eventHash(anchor.prevHash, body) !== anchor.hash) return 'its content does not match its hash';
+  if (hashOf(anchor.prevHash, body) !== anchor.hash) return 'its content does not match its hash';
   const problem = checkpointProblem(anchor, trustedKeys);
   return problem === null ? null : problem.detail;
+}
+
+/** The event's hash, or null when its content cannot be canonicalised (a lone surrogate). */
+function hashOf(prevHash: string, body: Omit<AuditEvent, 'prevHash' | 'hash'>): string | null {
+  try {
+    return eventHash(prevHash, body);
+  } catch {
+    return null;
+  }
 }
 
 function checkpointProblem(e: AuditEvent, trusted: readonly KeyObject[]): { kind: BreakKind; detail: string } | null {
@@ -235,7 +247,9 @@ export class ChainVerifier {
       return true;
     }
     const { prevHash: _p, hash: _h, ...body } = e;
-    if (eventHash(head.hash, body) !== e.hash) return this.fail({ seq: e.seq, kind: 'edited', detail: `event ${e.seq} does not match its hash` });
+    const hash = hashOf(head.hash, body);
+    if (hash === null) return this.fail({ seq: e.seq, kind: 'malformed', detail: `event ${e.seq} has a string with a lone surrogate, which canonical JSON (RFC 8785) cannot hold` });
+    if (hash !== e.hash) return this.fail({ seq: e.seq, kind: 'edited', detail: `event ${e.seq} does not match its hash` });
     if (e.type === 'audit.checkpoint') {
       const bad = this.checkpoint(e);
       if (bad) return this.fail(bad);
@@ -274,8 +288,10 @@ export class ChainVerifier {
   }
 
   /**
-   * Ends the input. `storeHead` (the store's own head record) and `cursors` (sinks' delivery
-   * positions) are extra truncation evidence in online mode.
+   * Ends the input. `storeHead` (the store's head) and `cursors` (sinks' delivery positions) are
+   * extra truncation evidence in online mode. The head counts only where the store keeps it apart
+   * from the events (PostgreSQL's `chain_head` row); SQLite reads it from the last event row, so
+   * deleting the tail moves it too, and there only the cursors and the anchor catch a truncation.
    */
   finish(extra: { storeHead?: ChainHead; cursors?: Readonly<Record<string, number>> } = {}): VerifyReport {
     this.settle();
@@ -286,7 +302,7 @@ export class ChainVerifier {
       else this.fail({ seq: anchor.seq, kind: 'anchor-out-of-range', detail: `the anchor (checkpoint ${anchor.seq}) precedes the verified range (from ${this.firstSeq ?? this.expectedFirst})` });
     }
     if (!this.broken && extra.storeHead && extra.storeHead.seq > last) {
-      this.fail({ seq: last + 1, kind: 'truncated', detail: `the chain ends at ${last}, but the store's head record says ${extra.storeHead.seq}` });
+      this.fail({ seq: last + 1, kind: 'truncated', detail: `the chain ends at ${last}, but the store's head says ${extra.storeHead.seq}` });
     }
     if (!this.broken && extra.cursors) {
       for (const [sink, seq] of Object.entries(extra.cursors)) {

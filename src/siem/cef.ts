@@ -9,7 +9,7 @@
  * (`csNLabel=...  csN=...`) for the rest; `cs6` is the canonical JSON of the payload.
  */
 import type { Severity } from '../events/catalogue.js';
-import { canonicalJson } from '../events/canonical.js';
+import { canonicalJson, wellFormed } from '../events/canonical.js';
 import type { AuditEvent } from '../events/types.js';
 import { parseEndpoint } from './ocsf.js';
 
@@ -50,7 +50,8 @@ export function formatCef(e: AuditEvent, version: string): string {
     ['cs5Label', 'source'],
     ['cs5', e.source],
     ['cs6Label', 'data'],
-    ['cs6', canonicalJson(e.data)],
+    // wellFormed: an event stored before lone surrogates were replaced at emit must not jam the sink.
+    ['cs6', canonicalJson(wellFormed(e.data))],
   );
   const extension = ext
     .filter((kv): kv is [string, string | number] => kv[1] !== null)

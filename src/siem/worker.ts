@@ -9,14 +9,19 @@
  * which never drops an undelivered event. When the lag reaches `backlogAlert` (checked after every
  * batch and every failed attempt), the worker writes a critical `sink.backlog_full` event (once per
  * crossing; re-armed when the lag falls below half) and the lag gauge shows it.
- * Retries back off exponentially from `minBackoffMs` to `maxBackoffMs` with full jitter; a
- * DeliveryError can ask for a later retry (Retry-After) or mark a configuration error (`permanent`:
+ * Retries back off exponentially from `minBackoffMs` to `maxBackoffMs` with full jitter (backoff.ts);
+ * a DeliveryError can ask for a later retry (Retry-After) or mark a configuration error (`permanent`:
  * retried at the maximum backoff, logged at error level each time).
+ * The loop outlives store hiccups: a failed cursor write is retried with the same backoff before
+ * the next batch (the lag gauge and the backlog alarm are still checked on every failed attempt), a
+ * throwing `onDelivered`/`onLag` is logged and ignored, and anything else that escapes the loop
+ * restarts it after `restartDelayMs` — a sink never goes quiet until the next broker restart.
  */
 import type { Logger } from 'pino';
 import type { EventLog } from '../events/log.js';
 import type { Store } from '../store/ports.js';
 import type { AuditEvent } from '../events/types.js';
+import { backoffDelay, retryDelay } from './backoff.js';
 import { DeliveryError, type Sink } from './types.js';
 
 export interface WorkerOptions {
@@ -30,6 +35,8 @@ export interface WorkerOptions {
   readonly cursorKey?: string;
   /** Called after each delivered batch (benchmarks, metrics). */
   readonly onDelivered?: (sink: string, batch: readonly AuditEvent[], at: number) => void;
+  /** How long the loop waits before restarting after an unexpected failure; default 1 s. */
+  readonly restartDelayMs?: number;
 }
 
 export class SinkWorker {
@@ -56,7 +63,7 @@ export class SinkWorker {
 
   async start(): Promise<void> {
     this.cursor = await this.store.getCursor(this.cursorKey);
-    this.loop = this.run().catch((err) => this.log.error({ err, sink: this.sink.name }, 'sink loop died'));
+    this.loop = this.supervise();
   }
 
   /** New events exist: deliver them. Cheap and idempotent. */
@@ -81,7 +88,7 @@ export class SinkWorker {
    * to finish before the sink is closed under it (its cursor then stays, and it is sent again).
    */
   async stop(drainMs = 2_000): Promise<void> {
-    if (drainMs > 0) await Promise.race([this.caughtUp(), sleep(drainMs)]);
+    if (drainMs > 0) await Promise.race([this.caughtUp().catch(() => {}), sleep(drainMs)]);
     this.stopped = true;
     this.wake();
     this.stopWaiter?.();
@@ -96,6 +103,24 @@ export class SinkWorker {
       const head = await this.store.eventHead();
       if (this.cursor >= head.seq || this.stopped) return;
       await sleep(20);
+    }
+  }
+
+  /**
+   * Runs the delivery loop until stop(), restarting it after `restartDelayMs` when something escapes
+   * it. The cursor in memory is kept across a restart: what was delivered is not sent again.
+   */
+  private async supervise(): Promise<void> {
+    const delay = this.opts.restartDelayMs ?? 1_000;
+    while (!this.stopped) {
+      try {
+        await this.run();
+      } catch (err) {
+        if (this.stopped) return;
+        this.log.error({ err, sink: this.sink.name, restartInMs: delay }, 'sink loop failed; restarting it');
+        await this.checkBacklog(this.cursor).catch(() => {});
+        await this.backoff(delay);
+      }
     }
   }
 
@@ -118,8 +143,8 @@ export class SinkWorker {
       if (wanted.length > 0 && !(await this.deliver(wanted))) return;
       const last = batch[batch.length - 1] as (typeof batch)[number];
       this.cursor = last.seq;
-      if (wanted.length > 0) this.opts.onDelivered?.(this.sink.name, wanted, Date.now());
-      await this.store.setCursor(this.cursorKey, this.cursor);
+      if (wanted.length > 0) this.notifyDelivered(wanted);
+      if (!(await this.saveCursor())) return;
       await this.checkBacklog(last.seq).catch((err: unknown) => this.log.error({ err, sink: this.sink.name }, 'sink backlog check failed'));
     }
   }
@@ -136,9 +161,7 @@ export class SinkWorker {
       } catch (err) {
         if (this.stopped) return false;
         const advice = err instanceof DeliveryError ? err : null;
-        let wait = Math.random() * Math.min(max, min * 2 ** Math.min(attempt, 16));
-        if (advice?.permanent) wait = max;
-        else if (advice?.retryAfterMs !== undefined) wait = Math.max(wait, Math.min(advice.retryAfterMs, 5 * max));
+        const wait = retryDelay(attempt, advice, min, max);
         const fields = { sink: this.sink.name, attempt, err: (err as Error).message, retryInMs: Math.round(wait) };
         if (advice?.permanent) this.log.error(fields, 'sink rejects the events: configuration error; retrying at the maximum backoff, nothing is dropped');
         else if (attempt === 0 || attempt % 10 === 0) this.log.warn(fields, 'sink delivery failed; retrying');
@@ -149,10 +172,47 @@ export class SinkWorker {
     return false;
   }
 
+  /**
+   * Stores the cursor, retrying with backoff until it sticks or stop(): a transient store error
+   * (SQLITE_BUSY, a PostgreSQL failover) must not end delivery. Resolves false when stopped first;
+   * the stored cursor is then behind, and the batch is sent again at the next start.
+   */
+  private async saveCursor(): Promise<boolean> {
+    const min = this.opts.minBackoffMs ?? 200;
+    const max = this.opts.maxBackoffMs ?? 30_000;
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.store.setCursor(this.cursorKey, this.cursor);
+        if (attempt > 0) this.log.info({ sink: this.sink.name, attempts: attempt + 1 }, 'sink cursor stored again');
+        return true;
+      } catch (err) {
+        if (this.stopped) return false;
+        const wait = backoffDelay(attempt, min, max);
+        if (attempt === 0 || attempt % 10 === 0) this.log.error({ err, sink: this.sink.name, attempt, retryInMs: Math.round(wait) }, 'sink cannot store its cursor; retrying');
+        await this.checkBacklog(this.cursor).catch(() => {});
+        await this.backoff(wait);
+      }
+    }
+    return false;
+  }
+
+  /** `onDelivered` is for metrics and benchmarks: its failure must never stop delivery. */
+  private notifyDelivered(batch: readonly AuditEvent[]): void {
+    try {
+      this.opts.onDelivered?.(this.sink.name, batch, Date.now());
+    } catch (err) {
+      this.log.error({ err, sink: this.sink.name }, 'sink onDelivered hook threw; ignored');
+    }
+  }
+
   private async checkBacklog(delivered: number): Promise<void> {
     const head = await this.store.eventHead();
     const lag = head.seq - delivered;
-    this.opts.onLag?.(this.sink.name, lag, Date.now());
+    try {
+      this.opts.onLag?.(this.sink.name, lag, Date.now());
+    } catch (err) {
+      this.log.error({ err, sink: this.sink.name }, 'sink onLag hook threw; ignored');
+    }
     if (lag >= this.backlogAlert && !this.alerting) {
       this.alerting = true;
       this.log.error({ sink: this.sink.name, lag }, 'sink backlog past its limit');

@@ -4,13 +4,14 @@
  * nothing lost — every stored event reaches both endpoints (repeats only with the same id).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import dc from 'node:diagnostics_channel';
+import { createServer, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/events/types.js';
 import { startHarness } from '../fixtures/harness.js';
 import { freePort } from '../fixtures/ports.js';
 import type { Scope } from '../fixtures/resources.js';
-import { sleep, testScope, until } from '../fixtures/scope.js';
+import { testScope, until } from '../fixtures/scope.js';
 import { runSsh } from '../fixtures/ssh.js';
 
 const scope = testScope();
@@ -53,6 +54,24 @@ async function endpoint(scope: Scope) {
   };
 }
 
+/**
+ * Refused connections of this process's HTTP requests to `port`, per request path. The broker runs
+ * in-process, so its sinks' attempts against a closed port show up here, through Node's own
+ * diagnostics channel — an observation, not a stand-in.
+ */
+function refusedAttempts(scope: Scope, port: number): Map<string, number> {
+  const counts = new Map<string, number>();
+  const onStart = (message: unknown): void => {
+    const { request } = message as { request: ClientRequest };
+    request.on('error', (err: NodeJS.ErrnoException & { port?: number }) => {
+      if (err.code === 'ECONNREFUSED' && err.port === port) counts.set(request.path, (counts.get(request.path) ?? 0) + 1);
+    });
+  };
+  dc.subscribe('http.client.request.start', onStart);
+  scope.defer(() => dc.unsubscribe('http.client.request.start', onStart));
+  return counts;
+}
+
 /** Events delivered to the HEC endpoint (from successful requests). */
 function hecEvents(reqs: readonly Received[]): AuditEvent[] {
   return reqs
@@ -81,11 +100,14 @@ describe('http sinks', () => {
     await h.grant({ targets: ['sandbox'], incident: 'INC-2' });
     await until(() => srv.requests.filter((r) => r.status === 500).length === 3, 5_000, 'three 500s');
     await srv.down();
+    const refused = refusedAttempts(scope, srv.port);
     const r = await runSsh(scope, h.target('alice', 'alice:sandbox'), 'echo during-outage');
     expect(r.code).toBe(0);
-    await sleep(600);
-    const cursor = await h.broker.store.getCursor('hook');
-    expect(cursor).toBeLessThan((await h.broker.store.eventHead()).seq);
+    // Both sinks really tried the closed port, were refused, and tried again (maxBackoff 300 ms).
+    await until(() => (refused.get('/hook') ?? 0) >= 3 && (refused.get('/services/collector/event') ?? 0) >= 3, 10_000, 'three refused attempts per sink');
+    const head = (await h.broker.store.eventHead()).seq;
+    expect(await h.broker.store.getCursor('hook')).toBeLessThan(head);
+    expect(await h.broker.store.getCursor('hec')).toBeLessThan(head);
     await srv.up();
 
     const stored = await until(async () => {

@@ -17,6 +17,8 @@ const denied: EventDraft = { type: 'grant.denied', ctx: { actor: 'bob' }, data: 
 
 interface Watch {
   readonly got: AuditEvent[];
+  /** The stream's messages as received; `expectEnvelopes` checks them after the fact. */
+  readonly messages: Record<string, unknown>[];
   readonly call: grpc.ClientReadableStream<Record<string, unknown>>;
   readonly ended: Promise<grpc.ServiceError | null>;
 }
@@ -31,17 +33,29 @@ function watch(c: ApiClient, req: { fromSequence: number; types?: string[]; minS
   const raw = c.raw as unknown as Record<string, (...a: unknown[]) => grpc.ClientReadableStream<Record<string, unknown>>>;
   const call = (raw.watchEvents as (...a: unknown[]) => grpc.ClientReadableStream<Record<string, unknown>>).call(c.raw, { types: [], minSeverity: '', ...req }, c.metadata);
   const got: AuditEvent[] = [];
+  const messages: Record<string, unknown>[] = [];
+  // No expect() in here: a failure inside an event-emitter callback is an unhandled error, not a
+  // failure of the test. Collect, and let the test assert (expectEnvelopes).
   call.on('data', (r: Record<string, unknown>) => {
-    const e = JSON.parse(String(r.json)) as AuditEvent;
-    expect(r).toMatchObject({ seq: e.seq, id: e.id, type: e.type });
-    got.push(e);
+    messages.push(r);
+    try {
+      got.push(JSON.parse(String(r.json)) as AuditEvent);
+    } catch {
+      // Left out of `got`: expectEnvelopes reports the count mismatch.
+    }
   });
   const ended = new Promise<grpc.ServiceError | null>((resolve) => {
     call.on('error', (err: grpc.ServiceError) => resolve(err));
     call.on('end', () => resolve(null));
   });
   scope.defer(() => call.cancel());
-  return { got, call, ended };
+  return { got, messages, call, ended };
+}
+
+/** Every message parsed as an event, and its envelope fields (seq, id, type) agree with the event inside. */
+function expectEnvelopes(w: Watch): void {
+  expect(w.got).toHaveLength(w.messages.length);
+  w.messages.forEach((r, i) => expect(r, `message ${i}`).toMatchObject({ seq: w.got[i]?.seq, id: w.got[i]?.id, type: w.got[i]?.type }));
 }
 
 const seqs = (events: readonly AuditEvent[]): number[] => events.map((e) => e.seq);
@@ -59,6 +73,7 @@ describe('WatchEvents', () => {
     await until(() => w.got.length === stored + 50);
     expect(seqs(w.got)).toEqual(range(1, stored + 50));
     expect(w.got).toEqual(await h.events());
+    expectEnvelopes(w);
 
     // Disconnect, more events happen, reconnect with the last seq seen.
     w.call.cancel();
@@ -70,6 +85,7 @@ describe('WatchEvents', () => {
     await until(async () => again.got.length === (await h.broker.store.eventHead()).seq - last);
     await sleep(100);
     expect(seqs(again.got)).toEqual(range(last + 1, (await h.broker.store.eventHead()).seq));
+    expectEnvelopes(again);
   });
 
   it('a slow consumer gets everything, in order (backpressure, not buffering)', async () => {
@@ -82,6 +98,7 @@ describe('WatchEvents', () => {
     const head = (await h.broker.store.eventHead()).seq;
     await until(() => w.got.length === head, 10_000);
     expect(seqs(w.got)).toEqual(range(1, head));
+    expectEnvelopes(w);
   });
 
   it('filters by type glob and severity, and starts at the head with from_sequence -1', async () => {
@@ -97,6 +114,7 @@ describe('WatchEvents', () => {
     expect(grants.got.map((e) => e.type)).toEqual(['grant.requested', 'grant.approved', 'grant.activated']);
     expect(loud.got.map((e) => e.type)).toEqual(['session.refused']);
     expect(now.got.map((e) => e.type)).toEqual(['session.refused']);
+    for (const x of [grants, loud, now]) expectEnvelopes(x);
   });
 
   it('is for auditors, admins and watchers; the stream ends when the broker shuts down', async () => {
@@ -110,6 +128,7 @@ describe('WatchEvents', () => {
     expect(await w.ended).toBeNull();
     expect(Date.now() - t0).toBeLessThan(5_000);
     expect(w.got.at(-1)?.type).toBe('audit.checkpoint');
+    expectEnvelopes(w);
   });
 
   it('gatehouse events watch prints the events from a seq as JSON lines', async () => {

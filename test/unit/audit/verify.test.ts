@@ -13,6 +13,7 @@ import type { AuditEvent } from '../../../src/events/types.js';
 import { anchorProblem, ChainVerifier, type VerifierOptions, type VerifyReport } from '../../../src/events/verify.js';
 import { failureLine, summaryLine, verifyRecordings } from '../../../src/events/verify-report.js';
 import { hashFile } from '../../../src/recording/writer.js';
+import { seal } from '../../../src/events/chain.js';
 import { ChainBuilder, draft, edited, rehash, testKey } from './chain-fixture.js';
 
 const key = testKey();
@@ -122,6 +123,16 @@ describe('ChainVerifier: tampering', () => {
     expect(run(events).break).toMatchObject({ seq: 5, kind: 'relinked' });
   });
 
+  it('a deletion hidden by resealing the next event in its place: relinked, where the old chain resumes', () => {
+    const events = new ChainBuilder(key).plan('eeee').events;
+    // Drop event 2 and reseal event 3 as "2" on top of event 1: its own hash is consistent...
+    const { prevHash: _p, hash: _h, seq: _s, ...body3 } = events[2] as AuditEvent;
+    const resealed = seal(events[0] as AuditEvent, body3);
+    // ...but the original event 3, still in place after it, no longer links to it.
+    const forged = [events[0], resealed, events[2]];
+    expect(run(forged).break).toMatchObject({ seq: 3, kind: 'relinked' });
+  });
+
   it('an edit with the rest of the chain rehashed: the next checkpoint no longer matches', () => {
     const events = chain();
     events[4] = edited(events[4] as AuditEvent, { user: 'mallory' });
@@ -174,6 +185,14 @@ describe('ChainVerifier: tampering', () => {
     expect(v.finish().break).toEqual({ seq: 4, kind: 'malformed', detail: 'line 4 of x.jsonl is not JSON' });
   });
 
+  it('a lone surrogate (an edited export with a bare \\ud800): malformed, not a crash', () => {
+    const events = chain();
+    events[2] = edited(events[2] as AuditEvent, { user: 'mal\ud800' });
+    expect(run(events).break).toMatchObject({ seq: 3, kind: 'malformed', detail: expect.stringContaining('lone surrogate') as unknown });
+    const anchor = edited(events[3] as AuditEvent, { actor: '\udc00' });
+    expect(anchorProblem(anchor, [key.publicKey])).toBe('its content does not match its hash');
+  });
+
   it('an unknown event type: malformed', () => {
     const events = chain();
     events[1] = edited(events[1] as AuditEvent, { type: 'made.up' as AuditEvent['type'] });
@@ -210,7 +229,7 @@ describe('ChainVerifier: anchors and truncation', () => {
     expect(run(events.slice(9), { anchor, from: 10 }).break).toMatchObject({ seq: 8, kind: 'anchor-out-of-range' });
   });
 
-  it("the store's head record and sink cursors beyond the chain: truncated", () => {
+  it("the store's head and sink cursors beyond the chain: truncated", () => {
     expect(run(events.slice(0, 10), {}, { storeHead: { seq: 12, hash: 'x' } }).break).toMatchObject({ seq: 11, kind: 'truncated' });
     expect(run(events.slice(0, 10), {}, { cursors: { siem: 11 } }).break).toMatchObject({ seq: 11, kind: 'truncated', detail: 'the chain ends at 10, but sink siem has delivered up to 11' });
     expect(run(events, {}, { storeHead: { seq: 12, hash: 'x' }, cursors: { siem: 12 } }).ok).toBe(true);

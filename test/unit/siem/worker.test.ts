@@ -1,7 +1,8 @@
 /**
  * The delivery loop: at least once (the cursor moves only after delivery), retries with backoff,
  * survives a restart from its cursor, raises `sink.backlog_full` while a sink is down, treats
- * configuration errors with the maximum backoff, and never lets one stuck sink hold up another.
+ * configuration errors with the maximum backoff, outlives store and hook failures, and never lets
+ * one stuck sink hold up another.
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -48,6 +49,37 @@ async function setup() {
     await store.close();
   });
   return { store, events };
+}
+
+/** The real store, with its first `n` cursor writes failing (a transient store error), until heal(). */
+function failingCursor(inner: Store, n: number): { store: Store; readonly failures: number; heal(): void } {
+  let left = n;
+  let failures = 0;
+  const store = new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'setCursor') {
+        return async (...args: Parameters<Store['setCursor']>) => {
+          if (left > 0) {
+            left--;
+            failures++;
+            throw new Error('SQLITE_BUSY: database is locked');
+          }
+          return target.setCursor(...args);
+        };
+      }
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return {
+    store,
+    get failures() {
+      return failures;
+    },
+    heal() {
+      left = 0;
+    },
+  };
 }
 
 function worker(sink: Sink, store: Store, events: EventLog, opts: WorkerOptions = {}): SinkWorker {
@@ -131,6 +163,73 @@ describe('SinkWorker', () => {
     expect(sink.attempts).toBeLessThanOrEqual(4);
     sink.failWith = null;
     await until(() => sink.got.length === 1);
+  });
+
+  it('survives failed cursor writes: every event still arrives, once, in order', async () => {
+    const { store, events } = await setup();
+    const flaky = failingCursor(store, 2);
+    const sink = new TestSink('s');
+    await worker(sink, flaky.store, events, { batchSize: 3 }).start();
+    for (let i = 0; i < 10; i++) await events.emit(ev);
+    await until(async () => (await store.getCursor('s')) === 10);
+    expect(flaky.failures).toBe(2);
+    expect(sink.got.map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    // Still alive afterwards: later events arrive too.
+    await events.emit(ev);
+    await until(async () => (await store.getCursor('s')) === 11);
+    expect(sink.got.map((e) => e.seq)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+  });
+
+  it('keeps the lag gauge and the backlog alarm going while the cursor cannot be stored', async () => {
+    const { store, events } = await setup();
+    const flaky = failingCursor(store, Infinity);
+    const sink = new TestSink('s');
+    const lags: number[] = [];
+    await worker(sink, flaky.store, events, { batchSize: 1, backlogAlert: 5, onLag: (_s, lag) => lags.push(lag) }).start();
+    await events.emit(ev);
+    await until(() => sink.got.length === 1 && flaky.failures >= 1);
+    for (let i = 0; i < 6; i++) await events.emit(ev);
+    const alerts = await until(async () => {
+      const a = await store.readEvents(0, 100, { types: ['sink.backlog_full'] });
+      return a.length > 0 && a;
+    });
+    expect(alerts[0]).toMatchObject({ data: { sink: 's', limit: 5 } });
+    expect(Math.max(...lags)).toBeGreaterThanOrEqual(5);
+    flaky.heal();
+    const head = (await store.eventHead()).seq;
+    await until(async () => (await store.getCursor('s')) >= head);
+    expect(sink.got.map((e) => e.seq)).toEqual(Array.from({ length: sink.got.length }, (_, i) => i + 1));
+  });
+
+  it('ignores a throwing onDelivered hook', async () => {
+    const { store, events } = await setup();
+    const sink = new TestSink('s');
+    let calls = 0;
+    const onDelivered = (): void => {
+      if (++calls === 1) throw new Error('metrics broke');
+    };
+    await worker(sink, store, events, { batchSize: 2, onDelivered }).start();
+    for (let i = 0; i < 5; i++) await events.emit(ev);
+    await until(async () => (await store.getCursor('s')) === 5);
+    expect(sink.got.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(calls).toBe(3);
+  });
+
+  it('restarts its loop when something else escapes it, and resumes where it was', async () => {
+    const { store, events } = await setup();
+    let throws = 2;
+    const sink = new TestSink('s', () => {
+      if (throws > 0) {
+        throws--;
+        throw new Error('filter bug');
+      }
+      return true;
+    });
+    await worker(sink, store, events, { restartDelayMs: 10 }).start();
+    for (let i = 0; i < 4; i++) await events.emit(ev);
+    await until(async () => (await store.getCursor('s')) === 4);
+    expect(throws).toBe(0);
+    expect(sink.got.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
   });
 
   it('a stuck sink holds up neither another sink nor the event log', async () => {
