@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { GatehouseError } from '../domain/errors.js';
 import type { Role, Target, Template, User } from '../domain/types.js';
-import { compileRules } from '../policy/index.js';
+import { crossCheck, partsThatParse } from './cross-check.js';
 import { configSchema, type NotifyConfig, type ParsedConfig, type SinkConfig } from './schema.js';
 
 export interface HostPort {
@@ -85,7 +85,8 @@ export function buildConfig(raw: unknown, opts: BuildOptions): Config {
   const interpolated = interpolate(raw, opts.env ?? process.env, [], problems);
   const parsed = configSchema.safeParse(interpolated);
   if (!parsed.success) problems.push(...parsed.error.issues.map(formatIssue));
-  if (parsed.success) problems.push(...crossCheck(parsed.data));
+  // Every error at once: when the schema fails, the cross-checks still run over what did parse.
+  problems.push(...crossCheck(parsed.success ? parsed.data : partsThatParse(interpolated)));
   if (problems.length > 0 || !parsed.success) {
     throw new GatehouseError('GH_ERR_CONFIG', `invalid config (${opts.source}):\n  ${problems.join('\n  ')}`, { problems });
   }
@@ -120,50 +121,6 @@ function interpolate(value: unknown, env: Env, path: (string | number)[], proble
     return out;
   }
   return value;
-}
-
-function crossCheck(c: ParsedConfig): string[] {
-  const problems: string[] = [];
-  const dup = (items: readonly { name: string }[], where: string): void => {
-    const seen = new Set<string>();
-    items.forEach((item, i) => {
-      if (seen.has(item.name)) problems.push(`${where}[${i}].name: duplicate name ${JSON.stringify(item.name)}`);
-      seen.add(item.name);
-    });
-  };
-  dup(c.users, 'users');
-  dup(c.targets, 'targets');
-  dup(c.templates, 'templates');
-  c.templates.forEach((t, i) => {
-    for (const kind of ['allow', 'deny', 'review'] as const) {
-      t.commands[kind].forEach((rule, j) => {
-        try {
-          compileRules({ allow: kind === 'allow' ? [rule] : [], deny: kind === 'deny' ? [rule] : [], review: kind === 'review' ? [rule] : [] });
-        } catch (err) {
-          problems.push(`templates[${i}].commands.${kind}[${j}]: ${(err as Error).message}`);
-        }
-      });
-    }
-  });
-  const userNames = new Set(c.users.map((u) => u.name));
-  c.targets.forEach((t, i) =>
-    t.owners.forEach((o, j) => {
-      if (!userNames.has(o)) problems.push(`targets[${i}].owners[${j}]: unknown user ${JSON.stringify(o)}`);
-    }),
-  );
-  // `gatehouse` is the broker's own actor (expiry, anomaly and incident revocations): no person may hold it.
-  c.users.forEach((u, i) => {
-    if (u.name === 'gatehouse') problems.push(`users[${i}].name: "gatehouse" is reserved for the broker itself`);
-  });
-  if (c.tickets.webhookSecret !== undefined && c.listen.http === undefined) problems.push('tickets.webhookSecret: the incident webhook needs the HTTP listener (listen.http)');
-  const sinkNames = new Set(c.sinks.map((s, i) => s.name ?? `${Object.keys(s).find((k) => k !== 'name') ?? 'sink'}-${i}`));
-  c.notify.forEach((n, i) => {
-    if (n.name !== undefined && sinkNames.has(n.name)) problems.push(`notify[${i}].name: ${JSON.stringify(n.name)} is also a sink's name; each needs its own cursor`);
-    for (const name of Object.keys('slack' in n ? (n.slack.mentions ?? {}) : {})) {
-      if (!userNames.has(name)) problems.push(`notify[${i}].slack.mentions.${name}: unknown user`);
-    }
-  });
-  return problems;
 }
 
 function toConfig(c: ParsedConfig, opts: BuildOptions): Config {
@@ -216,7 +173,7 @@ function toConfig(c: ParsedConfig, opts: BuildOptions): Config {
     anomaly: {
       deniedCommands: t.anomaly.deniedCommands && { count: t.anomaly.deniedCommands.count, withinMs: t.anomaly.deniedCommands.within, action: t.anomaly.deniedCommands.action },
       dangerousCommands: t.anomaly.dangerousCommands,
-      outputVolume: t.anomaly.outputVolume && { bytes: t.anomaly.outputVolume.bytes, withinMs: t.anomaly.outputVolume.within, action: t.anomaly.outputVolume.action },
+      outputVolume: t.anomaly.outputVolume && outputVolumeOf(t.anomaly.outputVolume),
       newSource: t.anomaly.newSource,
       outsideNetworks: t.anomaly.outsideNetworks,
     },
@@ -285,4 +242,11 @@ function deepFreeze<T>(o: T): T {
     for (const v of Object.values(o)) deepFreeze(v);
   }
   return o;
+}
+
+/** The outputVolume detector's settings; the baseline rule only when `factor` is set (defaults: warmup 5m, minBytes 1 MiB). */
+type OutputVolume = NonNullable<Template['anomaly']['outputVolume']>;
+function outputVolumeOf(v: { bytes: number; within: number; action: OutputVolume['action']; factor?: number | undefined; warmup?: number | undefined; minBytes?: number | undefined }): OutputVolume {
+  const base = { bytes: v.bytes, withinMs: v.within, action: v.action };
+  return v.factor === undefined ? base : { ...base, baseline: { factor: v.factor, warmupMs: v.warmup ?? 300_000, minBytes: v.minBytes ?? 1024 * 1024 } };
 }

@@ -64,6 +64,7 @@ export const ErrorCodes = {
   GH_ERR_CHANNEL_REFUSED: spec('The SSH channel or request type is not allowed by the grant.', S.PERMISSION_DENIED, 1),
   GH_ERR_SOURCE_NETWORK: spec('The client address is outside the networks the template allows.', S.PERMISSION_DENIED, 1),
   GH_ERR_SESSION_LIMIT: spec('The grant already has its maximum of concurrent sessions.', S.PERMISSION_DENIED, 1),
+  GH_ERR_NO_PTY: spec('A shell without a terminal was refused: its input could not be inspected. Ask for a terminal (ssh -t) or run one command (ssh HOST CMD).', S.PERMISSION_DENIED, 1),
   // policy
   GH_ERR_POLICY_DENY: spec('The command policy denied the command.', S.PERMISSION_DENIED, 1),
   GH_ERR_POLICY_REVIEW: spec('The command needs a watcher to approve it.', S.PERMISSION_DENIED, 3),

@@ -1,7 +1,7 @@
 /**
  * Session-channel requests (RFC 4254 §6): collect pty and env, then start exactly one of shell,
  * exec or subsystem. Agent and X11 forwarding are refused; subsystems only where the template lists
- * them. Sizes from the client are clamped, never trusted.
+ * them, and only to ssh targets. Sizes from the client are clamped, never trusted.
  */
 import type { AcceptConnection, PseudoTtyInfo, RejectConnection, ServerChannel, Session as SshSession } from 'ssh2';
 import type { PtySpec } from '../connectors/types.js';
@@ -35,8 +35,10 @@ export interface ChannelHandle {
 
 export type StartFn = (channel: ServerChannel, req: StartRequest) => ChannelHandle | undefined;
 
-export function handleSessionChannel(accept: AcceptConnection<SshSession>, ctx: ConnectionContext, start: StartFn): void {
+/** `closed` runs once when the channel closes (the connection counts its open channels). */
+export function handleSessionChannel(accept: AcceptConnection<SshSession>, ctx: ConnectionContext, start: StartFn, closed: () => void = () => {}): void {
   const session = accept();
+  session.once('close', closed);
   let pty: PtySpec | undefined;
   const env: Record<string, string> = {};
   let handle: ChannelHandle | undefined;
@@ -77,14 +79,14 @@ export function handleSessionChannel(accept: AcceptConnection<SshSession>, ctx: 
   session.on('shell', (acceptCh, rejectCh) => once('shell', acceptCh, rejectCh));
   session.on('exec', (acceptCh, rejectCh, info) => once('exec', acceptCh, rejectCh, info.command));
   session.on('subsystem', (acceptCh, rejectCh, info) => {
-    const decide = (allowed: boolean): void => {
-      if (allowed) return once('subsystem', acceptCh, rejectCh, undefined, info.name);
-      ctx.refused('GH_ERR_CHANNEL_REFUSED', `subsystem ${info.name.slice(0, 32)} is not allowed by the grant's template`);
+    const decide = (refusal: string | null): void => {
+      if (refusal === null) return once('subsystem', acceptCh, rejectCh, undefined, info.name);
+      ctx.refused('GH_ERR_CHANNEL_REFUSED', refusal);
       rejectCh();
     };
-    const allowed = ctx.subsystemAllowed(info.name);
-    if (typeof allowed === 'boolean') decide(allowed);
-    else void allowed.then(decide);
+    const refusal = ctx.subsystemRefusal(info.name);
+    if (refusal === null || typeof refusal === 'string') decide(refusal);
+    else void refusal.then(decide);
   });
   session.on('auth-agent', (_a, rejectReq) => {
     ctx.refused('GH_ERR_CHANNEL_REFUSED', 'agent forwarding is not supported through the broker');

@@ -8,9 +8,9 @@ import ssh2 from 'ssh2';
 
 import { asGatehouseError, type ErrorCode, type GatehouseError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import type { Target, Template } from '../domain/types.js';
+import type { EndReason, Target, Template } from '../domain/types.js';
 import { networkMatcher } from '../grants/networks.js';
-import type { Coverage } from '../grants/rules.js';
+import { effectiveState, findCoveringGrant, type Coverage } from '../grants/rules.js';
 import { keyId } from '../grants/directory.js';
 import { handleSessionChannel, type ChannelHandle, type StartRequest } from './channel.js';
 import type { GatewayServices } from './services.js';
@@ -19,6 +19,7 @@ import { parseRoute, sanitizeForLog, type Route } from './username.js';
 
 const { utils } = ssh2;
 
+/** Concurrent session channels per connection, like sshd's MaxSessions (default 10). */
 const MAX_CHANNELS = 10;
 const IDLE_DISCONNECT_MS = 500;
 const MAX_MFA_ATTEMPTS = 3;
@@ -46,9 +47,15 @@ export class ConnectionContext {
     this.log = svc.log.child({ source });
     client.on('authentication', (ctx) => void this.authenticate(ctx).catch((err) => this.authFailed(ctx, err)));
     client.on('ready', () => this.onReady());
-    client.on('session', (accept) => {
-      if (!this.authenticated || ++this.channels > MAX_CHANNELS) return;
-      handleSessionChannel(accept, this, (channel, req) => this.startSession(channel, req));
+    client.on('session', (accept, reject) => {
+      if (!this.authenticated) return reject();
+      // Reject explicitly: a channel open left unanswered hangs the client (and holds its slot).
+      if (this.channels >= MAX_CHANNELS) {
+        this.refused('GH_ERR_CHANNEL_REFUSED', `more than ${MAX_CHANNELS} session channels at once on one connection`);
+        return reject();
+      }
+      this.channels++;
+      handleSessionChannel(accept, this, (channel, req) => this.startSession(channel, req), () => this.channels--);
     });
     client.on('tcpip', (_accept, reject) => {
       this.refused('GH_ERR_CHANNEL_REFUSED', 'port forwarding is not allowed through the broker');
@@ -168,12 +175,20 @@ export class ConnectionContext {
   }
 
   /**
-   * Does the grant's template allow this subsystem (sftp, ...)? Answered synchronously when the
-   * route is already resolved (the usual case): ssh2 silently drops a channel-request reply that
-   * comes after the client's EOF, and `ssh -s` with an empty stdin sends EOF at once.
+   * Why this subsystem (sftp, ...) is refused, or null when the grant's template allows it.
+   * Subsystems pass through only to ssh targets: the local and ssm connectors have no subsystems
+   * and would open a plain, uninspected shell instead. Answered synchronously when the route is
+   * already resolved (the usual case): ssh2 silently drops a channel-request reply that comes
+   * after the client's EOF, and `ssh -s` with an empty stdin sends EOF at once.
    */
-  subsystemAllowed(name: string): boolean | Promise<boolean> {
-    const decide = (cov: Coverage): boolean => cov.ok && (this.svc.grants.template(cov.grant.template)?.allowForwarding.subsystems.includes(name) ?? false);
+  subsystemRefusal(name: string): string | null | Promise<string | null> {
+    const decide = (cov: Coverage): string | null => {
+      const shown = sanitizeForLog(name.slice(0, 32));
+      if (!cov.ok || !(this.svc.grants.template(cov.grant.template)?.allowForwarding.subsystems.includes(name) ?? false)) return `subsystem ${shown} is not allowed by the grant's template`;
+      const target = this.svc.targets.get((this.route as Route).target);
+      if (target?.kind !== 'ssh') return `subsystem ${shown} is passed through only to ssh targets, and ${target?.name ?? 'this target'} is a ${target?.kind ?? 'unknown'} target`;
+      return null;
+    };
     if (this.resolved !== null) return decide(this.resolved);
     return (this.coverage ?? this.resolve()).then(decide);
   }
@@ -197,6 +212,12 @@ export class ConnectionContext {
         this.refused('GH_ERR_UNKNOWN_TEMPLATE', `template ${cov.grant.template} is not configured`, cov.grant.id);
         return;
       }
+      const unfit = channelRefusal(req, template, target);
+      if (unfit !== null) {
+        refuseChannel(channel, `refused: ${unfit.message}`, pty);
+        this.refused(unfit.code, unfit.message, cov.grant.id);
+        return;
+      }
       const admitted = await this.admit(template, cov.grant.id);
       if (admitted !== null) {
         refuseChannel(channel, `refused: ${admitted.message}`, pty);
@@ -214,6 +235,7 @@ export class ConnectionContext {
       if (!verdict.proceed) return;
       session = this.svc.createSession({ ...spec, decision: verdict.decision }, channel, connector, (s, reason) => this.sessionEnded(s, reason !== 'exit' && reason !== 'client-closed'));
       this.sessions.add(session);
+      if (!(await this.stillCovered(session, channel))) return;
       await session.start();
     })().catch((err: unknown) => {
       const e = asGatehouseError(err);
@@ -224,6 +246,32 @@ export class ConnectionContext {
       resize: (cols, rows) => session?.resize(cols, rows),
       signal: (name) => session?.signal(name),
     };
+  }
+
+  /**
+   * The session is watched from the moment it was created, so a revoke or expiry from then on
+   * reaches it through the watchdog. One that came while it was starting (admission, a review
+   * wait) is only in the store: read the grant again, and end the session before it starts if the
+   * grant no longer covers it. False when the session must not start.
+   */
+  private async stillCovered(session: LiveSession, channel: ServerChannel): Promise<boolean> {
+    const route = this.route as Route;
+    const pty = session.spec.pty !== undefined;
+    let refusal: { reason: EndReason; message: string } | null;
+    try {
+      const grant = await this.svc.grants.get('gatehouse', session.grantId);
+      const now = this.svc.clock.now();
+      const cov = findCoveringGrant([grant], route.user, route.target, now, grant.id);
+      refusal = cov.ok ? null : { reason: effectiveState(grant, now) === 'expired' ? 'expired' : 'revoked', message: cov.message };
+    } catch (err) {
+      refusal = { reason: 'store-lost', message: `the grant could not be checked again (${asGatehouseError(err).message})` };
+    }
+    if (refusal === null && session.isLive) return true;
+    // Ended meanwhile (by the watchdog, or the client left): the responder still gets a line.
+    const message = refusal?.message ?? 'the session was ended while it was starting';
+    refuseChannel(channel, `refused: ${message}`, pty);
+    await session.end(refusal?.reason ?? 'revoked', message);
+    return false;
   }
 
   /** The template's limits on where from and how many: null when the session may start. */
@@ -269,4 +317,20 @@ export class ConnectionContext {
     this.refusedRouteLogged = true;
     this.refused(code, message);
   }
+}
+
+/**
+ * Channel shapes the template cannot judge, refused before anything opens upstream. A shell
+ * without a terminal reads commands from stdin (`ssh -T`, `cmd | ssh host`), where interactive
+ * inspection (which needs a screen) never sees them; so when the template inspects, it is refused
+ * (fail closed) instead of running unjudged. Subsystems exist only on ssh targets.
+ */
+export function channelRefusal(req: StartRequest, template: Template, target: Target): { code: ErrorCode; message: string } | null {
+  if (req.subsystem !== undefined && target.kind !== 'ssh') {
+    return { code: 'GH_ERR_CHANNEL_REFUSED', message: `subsystem ${sanitizeForLog(req.subsystem.slice(0, 32))} is passed through only to ssh targets, and ${target.name} is a ${target.kind} target` };
+  }
+  if (req.kind === 'shell' && req.pty === undefined && template.inspect) {
+    return { code: 'GH_ERR_NO_PTY', message: `a shell without a terminal cannot be inspected (template ${template.name} inspects commands): connect with a terminal (ssh -t) or run one command (ssh HOST 'command')` };
+  }
+  return null;
 }

@@ -122,4 +122,44 @@ describe('hostile connections', () => {
     for (const ms of await Promise.all(closes)) expect(ms).toBeLessThan(3_000);
     await stillServes(h);
   });
+
+  it('rejects a session channel over the per-connection limit at once, and frees the slot when one closes', async () => {
+    const h = await startHarness(scope);
+    await h.grant({ targets: ['sandbox'] });
+    const c = new ssh2.Client();
+    scope.defer(() => c.end());
+    await new Promise<void>((resolve, reject) => {
+      c.once('ready', () => resolve());
+      c.once('error', reject);
+      void readFile(h.users.alice?.key.privatePath ?? '').then((privateKey) =>
+        c.connect({ host: '127.0.0.1', port: h.broker.ports.ssh, username: 'alice:sandbox', privateKey, readyTimeout: 5_000, hostVerifier: () => true }),
+      );
+    });
+    const exec = (command: string): Promise<ssh2.ClientChannel> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no answer to the channel for ${command}`)), 5_000);
+        c.exec(command, (err, stream) => {
+          clearTimeout(timer);
+          if (err) return reject(err);
+          stream.stderr.resume(); // a channel emits close only once its streams have ended
+          resolve(stream);
+        });
+      });
+    const open: ssh2.ClientChannel[] = [];
+    for (let i = 0; i < 10; i++) open.push(await exec('sleep 30'));
+    // The eleventh is refused outright (it used to get no answer at all: the client hung).
+    await expect(exec('echo eleventh')).rejects.toThrow(/open failure/i);
+    const first = open[0] as ssh2.ClientChannel;
+    const closed = new Promise((resolve) => first.once('close', resolve));
+    first.resume();
+    first.close();
+    await closed;
+    const again = await exec('echo again');
+    let out = '';
+    again.on('data', (b: Buffer) => (out += b.toString()));
+    await new Promise((resolve) => again.once('close', resolve));
+    expect(out).toBe('again\n');
+    const refused = (await h.events('session.refused')).map((e) => [e.data.error, e.data.message]);
+    expect(refused).toEqual([['GH_ERR_CHANNEL_REFUSED', 'more than 10 session channels at once on one connection']]);
+  });
 });

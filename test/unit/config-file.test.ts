@@ -73,6 +73,40 @@ describe('loadConfigFile', () => {
     expect(e.details?.problems).toEqual(['sinks[0].http.token: environment variable HEC_TOKEN is not set', 'templates[0].maxDuration: invalid duration "30 minutes": use forms like 90s, 30m, 1h30m, 2d']);
   });
 
+  it('reports schema errors and cross-check errors together, skipping only the items that failed', async () => {
+    const dir = await scope.tempDir();
+    const path = join(dir, 'gatehouse.yaml');
+    await writeFile(
+      path,
+      `listen: { ssh: 127.0.0.1:0, grpc: nowhere }
+users:
+  - { name: alice, roles: [responder] }
+  - { name: alice, roles: [approver] }
+  - { name: gatehouse, roles: [admin] }
+targets:
+  - { name: sb, local: { command: [sh] }, owners: [alice, zed] }
+  - { name: sb, local: { command: [sh] } }
+  - { name: broken, local: { command: [] } }
+templates:
+  - { name: t, targets: [sb], commands: { allow: ["ls | grep x"] } }
+  - { name: t, targets: [sb], maxDuration: soon }
+tickets: { webhookSecret: 0123456789abcdef0123 }
+`,
+    );
+    const e = await caught(loadConfigFile(path, {}));
+    expect(e.code).toBe('GH_ERR_CONFIG');
+    const problems = e.details?.problems as string[];
+    // The schema's own errors first, then what only a look across the file finds.
+    expect(problems.slice(0, 3)).toEqual(['listen.grpc: expected host:port, got "nowhere"', expect.stringMatching(/^targets\[2\]\.local\.command: /), 'templates[1].maxDuration: invalid duration "soon": use forms like 90s, 30m, 1h30m, 2d']);
+    expect(problems.slice(3, 5)).toEqual(['users[1].name: duplicate name "alice"', 'targets[1].name: duplicate name "sb"']);
+    expect(problems[5]).toMatch(/^templates\[0\]\.commands\.allow\[0\]: command rule "ls \| grep x"/);
+    expect(problems.slice(6)).toEqual(['targets[0].owners[1]: unknown user "zed"', 'users[2].name: "gatehouse" is reserved for the broker itself']);
+    // templates[1] failed the schema, so its duplicate name is not reported twice over; the
+    // webhook check needs a valid listen section, which this file does not have.
+    expect(problems.join('\n')).not.toContain('templates[1].name');
+    expect(problems.join('\n')).not.toContain('webhookSecret');
+  });
+
   it('refuses a missing file with GH_ERR_CONFIG naming it', async () => {
     const dir = await scope.tempDir();
     const path = join(dir, 'nope.yaml');
@@ -152,6 +186,7 @@ users:
 targets:
   - { name: ok, local: { command: [bash] } }
   - { name: both, local: { command: [bash] }, ssm: { instanceId: i-0abc12345678, region: us-east-1 } }
+  - { name: ok, local: { command: [sh] } }
 templates:
   - { name: diagnose, targets: [ok], maxDuration: forever, approverz: 2 }
 sinks:
@@ -170,6 +205,7 @@ sinks:
       '  targets[1]: a target has exactly one of ssh, ssm, local',
       '  templates[0].maxDuration: invalid duration "forever": use forms like 90s, 30m, 1h30m, 2d',
       '  templates[0]: Unrecognized key: "approverz"',
+      '  targets[2].name: duplicate name "ok"',
       '',
     ]);
     expect(await portIsFree(ssh)).toBe(true);

@@ -1,14 +1,18 @@
 /**
  * gatehouse demo: a broker on embedded defaults, with everything a first look needs and nothing
  * to configure — SQLite under data/, a generated host key, a `local` sandbox target (a shell in a
- * PTY, in data/demo/sandbox), a responder (alice) with a generated SSH key, an approver/watcher
- * (bob), and an approved grant for alice on the sandbox. Prints how to connect.
+ * PTY, in a fresh temp dir removed when the demo stops), a responder (alice) with a generated SSH
+ * key, an approver/watcher (bob), and an approved grant for alice on the sandbox. Prints how to
+ * connect, with the ports actually bound (`--ssh-port 0` etc. pick free ones).
  *
- * The demo's secrets (alice's key, both API tokens) live in data/demo/ and are reused across runs.
+ * Flags: --dir DIR (where data/ and recordings/ go, default .), --ssh-port (2222), --grpc-port
+ * (9090), --http-port (8080). The demo's secrets (alice's key, both API tokens) live in
+ * DIR/data/demo/ and are reused across runs.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 
 import { buildConfig } from '../../config/load.js';
@@ -35,13 +39,32 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
   const base = resolve(typeof values.dir === 'string' ? values.dir : '.');
   const dataDir = join(base, 'data');
   const demoDir = join(dataDir, 'demo');
-  const sandbox = join(demoDir, 'sandbox');
   await mkdir(demoDir, { recursive: true, mode: 0o700 });
   const keyPath = join(demoDir, 'id_ed25519');
   const alicePub = await ensureKey(keyPath);
   const secrets = await ensureSecrets(join(demoDir, 'tokens.json'));
-  await ensureSandbox(sandbox);
+  // A fresh sandbox each run: what a responder does in it (denied or not) never piles up.
+  const sandbox = await mkdtemp(join(tmpdir(), 'gatehouse-demo-sandbox-'));
+  try {
+    await ensureSandbox(sandbox);
+    return await runDemo({ base, dataDir, demoDir, sandbox, keyPath, alicePub, secrets, ports: values });
+  } finally {
+    await rm(sandbox, { recursive: true, force: true });
+  }
+}
 
+interface DemoSetup {
+  readonly base: string;
+  readonly dataDir: string;
+  readonly demoDir: string;
+  readonly sandbox: string;
+  readonly keyPath: string;
+  readonly alicePub: string;
+  readonly secrets: DemoSecrets;
+  readonly ports: Readonly<Record<string, unknown>>;
+}
+
+async function runDemo({ base, dataDir, demoDir, sandbox, keyPath, alicePub, secrets, ports: values }: DemoSetup): Promise<number> {
   const sshPort = Number(values['ssh-port'] ?? 2222);
   const grpcPort = Number(values['grpc-port'] ?? 9090);
   const httpPort = Number(values['http-port'] ?? 8080);
@@ -94,6 +117,7 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
       '',
       `  events:     ${rel(join(dataDir, 'events.jsonl'))}`,
       `  recordings: ${rel(config.recordings.dir)}/`,
+      `  sandbox:    ${sandbox}  (removed when the demo stops)`,
       '',
     ].join('\n'),
   );

@@ -21,6 +21,8 @@ export function createLocalConnector(): Connector {
       const spec = req.target.local;
       if (spec === undefined) throw new GatehouseError('GH_ERR_UPSTREAM_CONNECT', `target ${req.target.name} is not a local target`);
       if (req.signal.aborted) throw new GatehouseError('GH_ERR_UPSTREAM_CONNECT', 'session ended before the target started');
+      // A local program has no subsystems: running the target's command instead would hand out a shell.
+      if (req.subsystem !== undefined) throw new GatehouseError('GH_ERR_CHANNEL_REFUSED', `subsystem ${req.subsystem.slice(0, 32)} is passed through only to ssh targets`);
       const [file, ...args] = spec.command as [string, ...string[]];
       const argv = req.command === undefined ? args : [...args, '-c', req.command];
       const env = { ...baseEnv(), ...spec.env, ...req.env, ...(req.pty && { TERM: req.pty.term }) };
