@@ -9,6 +9,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { connect } from '../../src/cli/client.js';
 import { sharedThread } from '../../src/recording/thread-port.js';
 import { startHarness } from '../fixtures/harness.js';
 import { testScope, until } from '../fixtures/scope.js';
@@ -24,12 +25,11 @@ describe('a revoke while the session is starting', () => {
     const run = runSsh(scope, h.target('alice', 'alice:sandbox'), `touch ${marker}`);
     const review = await until(async () => (await h.events('command.review'))[0], 10_000, 'the command held for review');
     await h.broker.grants.revoke('bob', g.id, 'incident closed');
-    // The watcher approves after the revoke: the decision a watcher's `decideCommand` writes.
-    await h.broker.events.emit({
-      type: 'command.reviewed',
-      ctx: { actor: 'bob', user: 'alice', target: 'sandbox', grantId: g.id, incident: g.incident, sessionId: review.sessionId, source: null },
-      data: { reviewId: String(review.data.reviewId), command: String(review.data.command), outcome: 'approved', by: 'bob', note: null },
-    });
+    // The watcher approves after the revoke, over gRPC like `gatehouse sessions approve-command`
+    // (the held exec session has no row yet: the review event names it).
+    const bob = connect({ server: `127.0.0.1:${h.broker.ports.grpc}`, token: h.users.bob?.token });
+    scope.defer(() => bob.close());
+    await bob.call('decideCommand', { sessionId: review.sessionId, approve: true, note: '' });
     const r = await run;
     const why = `grant ${g.id} for sandbox was revoked by bob: incident closed`;
     const lines = r.stderr.split('\n');

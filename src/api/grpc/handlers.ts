@@ -119,20 +119,23 @@ export function createHandlers(d: ApiDeps): { unary: Record<string, UnaryHandler
     decideCommand: async (ctx, req) => {
       requireRole(ctx, ['watcher', 'admin']);
       const r = parseRequest(z.object({ sessionId: id, approve: z.boolean(), note: text(1_000) }), req);
-      const s = await d.store.getSession(r.sessionId);
-      if (s === undefined) throw new GatehouseError('GH_ERR_SESSION_NOT_FOUND', `no session ${r.sessionId}`);
+      // An exec command is held before its session starts (the target has seen nothing yet), so
+      // the session may have no row: the review event itself says whose session it is.
+      const held = await d.store.readEvents(0, 10_000, { sessionId: r.sessionId, types: ['command.review', 'command.reviewed'] });
+      const row = await d.store.getSession(r.sessionId);
+      const s = row ?? held.find((e) => e.type === 'command.review');
+      if (s === undefined || s.user === null) throw new GatehouseError('GH_ERR_SESSION_NOT_FOUND', `no session ${r.sessionId}`);
       if (d.directory.samePerson(ctx.user.name, s.user)) throw new GatehouseError('GH_ERR_SELF_APPROVAL', 'you cannot review commands in your own session');
-      const held = await d.store.readEvents(0, 10_000, { sessionId: s.id, types: ['command.review', 'command.reviewed'] });
       const decided = new Set(held.filter((e) => e.type === 'command.reviewed').map((e) => String(e.data.reviewId)));
       const pending = held.filter((e) => e.type === 'command.review' && !decided.has(String(e.data.reviewId))).at(-1);
-      if (pending === undefined) throw new GatehouseError('GH_ERR_SESSION_STATE', `session ${s.id} has no command waiting for review`);
+      if (pending === undefined) throw new GatehouseError('GH_ERR_SESSION_STATE', `session ${r.sessionId} has no command waiting for review`);
       const outcome = r.approve ? 'approved' : 'rejected';
       await d.events.emit({
         type: 'command.reviewed',
-        ctx: { actor: ctx.user.name, user: s.user, target: s.target, grantId: s.grantId, incident: s.incident, sessionId: s.id, source: ctx.source },
+        ctx: { actor: ctx.user.name, user: s.user, target: s.target, grantId: s.grantId, incident: s.incident, sessionId: r.sessionId, source: ctx.source },
         data: { reviewId: String(pending.data.reviewId), command: String(pending.data.command), outcome, by: ctx.user.name, note: r.note.trim() || null },
       });
-      return { reviewId: pending.data.reviewId, sessionId: s.id, command: pending.data.command, outcome, by: ctx.user.name };
+      return { reviewId: pending.data.reviewId, sessionId: r.sessionId, command: pending.data.command, outcome, by: ctx.user.name };
     },
   };
   const audit = d.audit ? createAuditHandlers({ ...d, audit: d.audit }) : { unary: {}, stream: {} };
