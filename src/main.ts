@@ -183,7 +183,7 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
     const workers = createSinks(config.sinks, { version: VERSION, log }).map(
       ({ sink, options }) => new SinkWorker(sink, store, events, log, { ...options, cursorKey: sinkCursorKey(store.kind, config.brokerId, sink.name), onLag: (name, lag) => metrics.sinkLag.set({ sink: name }, lag) }),
     );
-    const audience = audienceFrom({ users: config.users, targets: config.targets, templates: config.templates, getGrant: (id) => store.getGrant(id) });
+    const audience = audienceFrom({ users: () => directory.all(), targets: config.targets, templates: config.templates, getGrant: (id) => store.getGrant(id) });
     const notifiers = createNotifySinks(config.notify, { audience, log, version: VERSION, brokerId: config.brokerId });
     workers.push(...notifiers.map((sink) => new SinkWorker(sink, store, events, log, { cursorKey: sinkCursorKey(store.kind, config.brokerId, sink.name), onLag: (name, lag) => metrics.sinkLag.set({ sink: name }, lag) })));
     for (const w of workers) await w.start();

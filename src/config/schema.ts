@@ -104,7 +104,18 @@ const anomalySchema = z.strictObject({
   /** Known-dangerous commands even when allowed: disabling history or audit, fetch-and-run, reverse shells. */
   dangerousCommands: z.strictObject({ action }).nullable().default(ANOMALY_DEFAULTS.dangerousCommands),
   /** More than `bytes` of output within `within` (bulk exfiltration). */
-  outputVolume: z.strictObject({ bytes: z.number().int().min(1024), within: duration, action }).nullable().default(ANOMALY_DEFAULTS.outputVolume),
+  outputVolume: z
+    .strictObject({
+      bytes: z.number().int().min(1024),
+      within: duration,
+      action,
+      /** Optional baseline rule: more than `factor` × the session's own earlier rate (after `warmup`, at least `minBytes`). */
+      factor: z.number().min(2).optional(),
+      warmup: duration.optional(),
+      minBytes: z.number().int().min(1024).optional(),
+    })
+    .nullable()
+    .default(ANOMALY_DEFAULTS.outputVolume),
   /** A second concurrent session on the grant from a new address. */
   newSource: z.strictObject({ action }).nullable().default(ANOMALY_DEFAULTS.newSource),
   /** A connection from outside `sourceNetworks` (it is refused; the action adds a kill or revoke of the rest). */

@@ -109,7 +109,13 @@ export type AnomalyAction = 'alert' | 'kill' | 'revoke';
 export interface AnomalyConfig {
   readonly deniedCommands: { readonly count: number; readonly withinMs: number; readonly action: AnomalyAction } | null;
   readonly dangerousCommands: { readonly action: AnomalyAction } | null;
-  readonly outputVolume: { readonly bytes: number; readonly withinMs: number; readonly action: AnomalyAction } | null;
+  readonly outputVolume: {
+    readonly bytes: number;
+    readonly withinMs: number;
+    readonly action: AnomalyAction;
+    /** The optional rule relative to the session's own rate (docs/anomalies.md "outputVolume"). */
+    readonly baseline?: { readonly factor: number; readonly warmupMs: number; readonly minBytes: number };
+  } | null;
   readonly newSource: { readonly action: AnomalyAction } | null;
   readonly outsideNetworks: { readonly action: AnomalyAction } | null;
 }

@@ -17,6 +17,7 @@ import { asGatehouseError, GatehouseError } from '../domain/errors.js';
 import type { EndReason, Grant, Session, Target, Template } from '../domain/types.js';
 import type { EventLog } from '../events/log.js';
 import type { EventContext, EventDraft } from '../events/types.js';
+import { redactText } from '../recording/redact.js';
 import type { Recorder } from '../recording/remote.js';
 import type { CastSummary } from '../recording/writer.js';
 import type { Decision } from '../policy/index.js';
@@ -132,7 +133,8 @@ export class LiveSession implements Watched {
     const type = decision.decision === 'allow' ? 'command.allowed' : decision.decision === 'deny' ? 'command.denied' : 'command.review';
     this.marker(`${decision.decision}: ${command}`);
     const events: EventDraft[] = type === 'command.review' ? extra : [{ type, ctx: this.ctx(), data: { command, reasons: decision.reasons, mode: 'interactive' } }, ...extra];
-    await this.deps.events.commit({ commands: [{ sessionId: this.id, offset: this.offset, at: this.deps.clock.now(), command, decision: decision.decision }], events });
+    // The index is for search and seeking: redacted like the marker, so a search cannot confirm a guessed secret (the event keeps the line as judged).
+    await this.deps.events.commit({ commands: [{ sessionId: this.id, offset: this.offset, at: this.deps.clock.now(), command: redactText(command), decision: decision.decision }], events });
   }
 
   signal(name: string): void {
@@ -189,7 +191,7 @@ export class LiveSession implements Watched {
     const commands: CommandRow[] = [];
     if (spec.decision !== null && spec.command !== undefined) {
       events.push({ type: 'command.allowed', ctx: this.ctx(), data: { command: spec.command, reasons: spec.decision.reasons, mode: 'exec' } });
-      commands.push({ sessionId: spec.id, offset: 0, at: this.startedAt, command: spec.command, decision: spec.decision.decision });
+      commands.push({ sessionId: spec.id, offset: 0, at: this.startedAt, command: redactText(spec.command), decision: spec.decision.decision });
       this.recording?.writer.marker(`${spec.decision.decision}: ${spec.command}`);
     }
     // No audit, no session: if the start cannot be recorded, the session ends at once.
@@ -217,10 +219,11 @@ export class LiveSession implements Watched {
     this.abort.abort();
     this.inspection?.close();
     const brokerEnded = reason !== 'exit' && reason !== 'client-closed';
-    if (message !== undefined) this.relay?.notice(message, brokerEnded);
     const upstreamClosed = this.upstream?.close(reason) ?? Promise.resolve();
-    // An anomaly kill stops the target side first: nothing more runs there while we tell the client.
+    // An anomaly kill stops the target side first (ssh: the channel closes; local: the process has
+    // exited, SIGKILL after a grace): nothing more runs there by the time the responder reads why.
     if (reason === 'anomaly') await upstreamClosed;
+    if (message !== undefined) this.relay?.notice(message, brokerEnded);
     this.relay?.finishClient(brokerEnded ? { code: BROKER_EXIT, signal: null } : this.exitStatus);
     await upstreamClosed;
     await this.relay?.flushed();

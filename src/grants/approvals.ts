@@ -44,6 +44,16 @@ export function adds(slots: readonly Slot[], current: readonly User[], candidate
   return filled(slots, [...current, candidate]) > filled(slots, current);
 }
 
-export function describeSlots(reqs: readonly ApproverRequirement[]): string {
-  return reqs.map((r) => `${r.count} × ${r.role !== undefined ? `role ${r.role}` : `group ${r.group}`}`).join(' + ') || 'none';
+/**
+ * What a grant still needs, for a refusal message: how many more approvals, and every kind of slot
+ * a new approver could fill (when one approver could have filled either of two slots, both stay
+ * open until the matching is decided by a second approver).
+ */
+export function describeMissing(slots: readonly Slot[], current: readonly User[]): string {
+  const left = slots.length - filled(slots, current);
+  if (left <= 0) return 'nothing more';
+  const kinds = new Map<string, Slot>();
+  for (const s of slots) kinds.set(s.role !== undefined ? `role ${s.role}` : `group ${s.group as string}`, s);
+  const open = [...kinds].filter(([, s]) => adds(slots, current, { name: '', keys: [], roles: s.role !== undefined ? [s.role as User['roles'][number]] : [], groups: s.group !== undefined ? [s.group] : [] }));
+  return `${left} more: ${open.map(([label]) => label).join(' or ')}`;
 }

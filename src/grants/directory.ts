@@ -5,6 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Role, User } from '../domain/types.js';
+import { totpSecretId } from './mfa.js';
 
 /**
  * The identity of a public key: its base64 blob (which embeds the key type). Comparing blobs rather
@@ -72,7 +73,7 @@ export class Directory {
           link(`token:${u.apiTokenSha256}`, u.name);
           this.tokens.push({ user: u, hash: Buffer.from(u.apiTokenSha256, 'hex') });
         }
-        if (u.totp !== undefined) link(`totp:${u.totp}`, u.name);
+        if (u.totp !== undefined) link(`totp:${totpSecretId(u.totp)}`, u.name);
       }
       for (const u of users) this.identity.set(u.name, find(u.name));
     }

@@ -9,6 +9,7 @@
  */
 import type { Grant, Session } from '../domain/types.js';
 import type { AuditEvent } from '../events/types.js';
+import { redactText } from '../recording/redact.js';
 import type { CommandRow, EventFilter, RecordingRow, Store } from '../store/ports.js';
 import { effectiveState } from './rules.js';
 
@@ -172,7 +173,8 @@ export function buildIncidentReport(d: IncidentData): IncidentReport {
     .filter((e) => e.type === 'anomaly.detected')
     .map((e) => ({ at: e.time, detector: str(e.data.detector), action: str(e.data.action), user: e.user, grantId: e.grantId, sessionId: e.sessionId, summary: str((e.data.evidence as Record<string, unknown> | undefined)?.summary) }));
   const reviewed = new Map(d.events.filter((e) => e.type === 'grant.reviewed' && e.grantId !== null).map((e) => [e.grantId as string, { by: e.actor, at: e.time, notes: str(e.data.notes) }]));
-  const flagged = new Set(anomalies.filter((a) => a.action !== 'alert' && a.grantId !== null).map((a) => a.grantId as string));
+  // An idle end is recorded as a finding but owes no review (src/monitor/anomaly/engine.ts endIdle).
+  const flagged = new Set(anomalies.filter((a) => a.action !== 'alert' && a.detector !== 'idle' && a.grantId !== null).map((a) => a.grantId as string));
   const reviews: ReviewEntry[] = d.grants
     .filter((g) => g.breakGlass || flagged.has(g.id) || g.reviewRequired)
     .map((g) => ({ grantId: g.id, user: g.user, why: [...(g.breakGlass ? ['break-glass' as const] : []), ...(flagged.has(g.id) || (g.reviewRequired && !g.breakGlass) ? ['anomaly' as const] : [])], reviewed: g.reviewRequired ? null : (reviewed.get(g.id) ?? null) }));
@@ -259,7 +261,9 @@ function commandEntries(events: readonly AuditEvent[], index: ReadonlyMap<string
     .map((e) => {
       const decision = decisionOf[e.type];
       const command = str(e.data.command);
-      const row = e.sessionId === null ? undefined : index.get(e.sessionId)?.find((r) => !used.has(r) && r.command === command && r.decision === decision);
+      // The index holds command lines redacted (gateway/session.ts); rows from before that hold them as typed.
+      const indexed = redactText(command);
+      const row = e.sessionId === null ? undefined : index.get(e.sessionId)?.find((r) => !used.has(r) && (r.command === indexed || r.command === command) && r.decision === decision);
       if (row) used.add(row);
       const reasons = (Array.isArray(e.data.reasons) ? e.data.reasons : []) as { why?: string; rule?: string | null }[];
       const why = decision === 'allow' ? null : (reasons.find((r) => !String(r.why ?? '').startsWith('matches allow'))?.why ?? null);

@@ -14,7 +14,7 @@ import type { EventContext, EventDraft } from '../events/types.js';
 import type { GrantFilter, Store } from '../store/ports.js';
 import type { Directory } from './directory.js';
 import { verifyTotpOnce } from './mfa.js';
-import { adds, describeSlots, filled, slotsOf } from './approvals.js';
+import { adds, describeMissing, filled, slotsOf, type Slot } from './approvals.js';
 import { buildRequest, checkDuration, resolveTargets, type GrantRequest, type RequestContext } from './request.js';
 import type { TicketProvider } from './tickets.js';
 import { effectiveState, findCoveringGrant, grantContentHash, validateReason, validApprovals, type Coverage } from './rules.js';
@@ -105,16 +105,17 @@ export class GrantService {
   }
 
   /**
-   * One approval. A TOTP code, when given, is verified and burnt before the approval is recorded
-   * (and the approval is marked `mfa`); a wrong or replayed code refuses the approval.
+   * One approval. The approver's authority is checked first (role, state, own request, duplicate,
+   * a slot left to fill), and only then is a TOTP code verified and burnt, so a refused approval
+   * never wastes a code. The same checks run again on the grant as committed (mutate), where a
+   * template asking for MFA refuses an approval that came without a verified code (fail closed).
    */
   async approve(caller: string, id: string, opts: { totp?: string } = {}, source?: string): Promise<Grant> {
     const pre = await this.d.store.getGrant(id);
-    const approver = this.d.directory.get(caller);
     let mfa = false;
-    if (pre !== undefined && approver !== undefined && (opts.totp !== undefined || this.template(pre.template)?.mfa.approve)) {
+    if (pre !== undefined && (opts.totp !== undefined || this.template(pre.template)?.mfa.approve) && this.wouldAccept(pre, caller)) {
       try {
-        await verifyTotpOnce(this.d.store, approver, opts.totp, this.d.clock.now());
+        await verifyTotpOnce(this.d.store, this.d.directory.get(caller) as User, opts.totp, this.d.clock.now());
       } catch (err) {
         if (err instanceof GatehouseError) await this.d.events.emit({ type: 'grant.approval_refused', ctx: this.ctx(pre, caller, source), data: { error: err.code, message: err.message } });
         throw err;
@@ -133,20 +134,9 @@ export class GrantService {
           error: new GatehouseError('GH_ERR_GRANT_STATE', `grant ${g.id} expired before approval (requests live ${formatDuration(template.requestTtlMs)})`),
         };
       }
-      if (g.state !== 'pending') throw new GatehouseError('GH_ERR_GRANT_STATE', `grant ${g.id} is ${effectiveState(g, now)}, not pending`);
-      if (this.d.directory.samePerson(caller, g.user) || this.d.directory.samePerson(caller, g.requestedBy)) {
-        throw new GatehouseError('GH_ERR_SELF_APPROVAL', `${caller} cannot approve grant ${g.id}: it is their own request`);
-      }
-      const valid = validApprovals(g);
-      if (valid.some((a) => this.d.directory.samePerson(a.by, caller))) {
-        throw new GatehouseError('GH_ERR_DUPLICATE_APPROVAL', `${caller} has already approved grant ${g.id}`);
-      }
-      const slots = slotsOf(template.approvers);
-      const current = valid.map((a) => this.d.directory.get(a.by)).filter((u): u is User => u !== undefined);
-      const me = this.d.directory.get(caller) as User;
-      if (!adds(slots, current, me)) {
-        throw new GatehouseError('GH_ERR_FORBIDDEN', `${caller} fills none of the approvals grant ${g.id} still needs (${describeSlots(template.approvers)})`);
-      }
+      const { valid, slots, current, me } = this.checkApprover(g, caller, template, now);
+      // Reached without a code only if the grant changed since the pre-check (e.g. approvals voided).
+      if (template.mfa.approve && !mfa) throw new GatehouseError('GH_ERR_MFA_REQUIRED', 'a TOTP code is required: pass --totp CODE');
       const approvals = [...valid, { by: caller, at: now, contentHash: grantContentHash(g), mfa }];
       const ctx = this.ctx(g, caller, source);
       const events: EventDraft[] = [{ type: 'grant.approved', ctx, data: { approvals: approvals.length, needed: slots.length, mfa } }];
@@ -157,6 +147,37 @@ export class GrantService {
       }
       return { next, events };
     }, true);
+  }
+
+  /** Every approval rule but MFA and request expiry; throws the refusal. */
+  private checkApprover(g: Grant, caller: string, template: Template, now: number): { valid: Grant['approvals']; slots: Slot[]; current: User[]; me: User } {
+    if (g.state !== 'pending') throw new GatehouseError('GH_ERR_GRANT_STATE', `grant ${g.id} is ${effectiveState(g, now)}, not pending`);
+    if (this.d.directory.samePerson(caller, g.user) || this.d.directory.samePerson(caller, g.requestedBy)) {
+      throw new GatehouseError('GH_ERR_SELF_APPROVAL', `${caller} cannot approve grant ${g.id}: it is their own request`);
+    }
+    const valid = validApprovals(g);
+    if (valid.some((a) => this.d.directory.samePerson(a.by, caller))) {
+      throw new GatehouseError('GH_ERR_DUPLICATE_APPROVAL', `${caller} has already approved grant ${g.id}`);
+    }
+    const slots = slotsOf(template.approvers);
+    const current = valid.map((a) => this.d.directory.get(a.by)).filter((u): u is User => u !== undefined);
+    const me = this.d.directory.get(caller) as User;
+    if (!adds(slots, current, me)) {
+      throw new GatehouseError('GH_ERR_FORBIDDEN', `${caller} fills none of the approvals grant ${g.id} still needs (${describeMissing(slots, current)})`);
+    }
+    return { valid, slots, current, me };
+  }
+
+  /** Would `caller`'s approval of `g` (as read now) pass every rule but MFA? Then a code may be spent on it. */
+  private wouldAccept(g: Grant, caller: string): boolean {
+    const [now, template] = [this.d.clock.now(), this.templates.get(g.template)];
+    if (!this.canSee(caller, g) || template === undefined || now >= g.requestedAt + template.requestTtlMs) return false;
+    try {
+      this.require(caller, ['approver']);
+      return this.checkApprover(g, caller, template, now) !== undefined;
+    } catch {
+      return false;
+    }
   }
 
   async deny(caller: string, id: string, reason: string, source?: string): Promise<Grant> {

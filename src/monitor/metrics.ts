@@ -81,6 +81,8 @@ export class Metrics {
           if (reason === 'revoked') observe(this.timeToRevoke, starts.get(`g:${e.grantId ?? ''}`), at);
           else if (reason === 'killed') observe(this.timeToRevoke, starts.take(`s:${e.sessionId ?? ''}`), at);
           else if (reason === 'anomaly') observe(this.timeToRevoke, starts.take(`s:${e.sessionId ?? ''}`) ?? starts.get(`g:${e.grantId ?? ''}`), at);
+          // An idle end is not a revocation (the report leaves it out too); forget its finding's start.
+          else if (reason === 'idle') starts.take(`s:${e.sessionId ?? ''}`);
           // Expiry: the deadline itself is the trigger (grant.expired may be written after the end).
           else if (reason === 'expired' && e.grantId !== null) void store.getGrant(e.grantId).then((g) => observe(this.timeToRevoke, g?.expiresAt ?? undefined, at), () => undefined);
           break;

@@ -42,7 +42,8 @@ export interface NotifyDeps {
 }
 
 export interface AudienceSources {
-  readonly users: readonly User[];
+  /** The users as of now, read at each event: a configuration reload (SIGHUP) changes who is told. */
+  users(): readonly User[];
   readonly targets: readonly Target[];
   readonly templates: readonly Template[];
   getGrant(id: string): Promise<Grant | undefined>;
@@ -57,7 +58,7 @@ export function audienceFrom(src: AudienceSources): Audience {
   const templates = new Map(src.templates.map((t) => [t.name, t]));
   const templateOfGrant = new Map<string, string>();
   const approvers = (template: Template | undefined): string[] =>
-    template === undefined ? [] : src.users.filter((u) => template.approvers.some((a) => (a.role !== undefined && u.roles.includes(a.role)) || (a.group !== undefined && u.groups.includes(a.group)))).map((u) => u.name);
+    template === undefined ? [] : src.users().filter((u) => template.approvers.some((a) => (a.role !== undefined && u.roles.includes(a.role)) || (a.group !== undefined && u.groups.includes(a.group)))).map((u) => u.name);
   return async (e) => {
     const names = new Set<string>();
     for (const t of (e.target ?? '').split(',')) for (const o of targets.get(t)?.owners ?? []) names.add(o);

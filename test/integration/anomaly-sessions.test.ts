@@ -171,6 +171,15 @@ describe('idleTimeout', () => {
     const mark = busy.mark();
     busy.write('echo busy-alive\r');
     await busy.waitFor('busy-alive\r\n', 5_000, mark);
-    expect(await h.events('anomaly.detected')).toHaveLength(0);
+    // One finding, about the idle session (none about the busy one), written before its end.
+    const found = await h.events('anomaly.detected');
+    expect(found.map((e) => [e.sessionId, e.data.detector, e.data.action])).toEqual([[idle.start.sessionId, 'idle', 'kill']]);
+    const evidence = found[0]?.data.evidence as { idleMs: number; limitMs: number; summary: string };
+    expect(evidence.limitMs).toBe(1_000);
+    expect(evidence.summary).toMatch(/^session idle for 1s(\d+ms)? \(the limit is 1s\)$/);
+    expect(evidence.idleMs).toBeGreaterThanOrEqual(1_000);
+    expect(found[0]?.seq).toBeLessThan(end.seq);
+    // An idle end owes no review.
+    expect((await h.broker.store.listGrants({ limit: 10 }))[0]?.reviewRequired).toBe(false);
   });
 });

@@ -49,7 +49,13 @@ const request = (h: Harness, user: string, template = ''): Promise<Record<string
 
 describe('TOTP at approval', () => {
   it('needs a code, refuses a wrong one and a replayed one, and records an MFA approval', async () => {
-    const h = await startHarness(scope, { templateFields: { mfa: { approve: true } }, userFields: { bob: { totp: BOB }, carol: { totp: CAROL } } });
+    const bob2 = makeToken();
+    const h = await startHarness(scope, {
+      templateFields: { mfa: { approve: true } },
+      userFields: { bob: { totp: BOB }, carol: { totp: CAROL } },
+      // Bob again under another name, with the same TOTP secret.
+      users: [{ name: 'bob-2', roles: ['approver'], totp: BOB, apiTokenSha256: bob2.sha256 }],
+    });
     const g = await request(h, 'alice');
     expect(g.state).toBe('pending');
 
@@ -67,9 +73,17 @@ describe('TOTP at approval', () => {
     const g2 = await request(h, 'erin');
     const replay = await cli(h, as(h, 'bob'), ['grant', 'approve', String(g2.id), '--totp', first]);
     expect([replay.code, replay.stderr]).toEqual([1, 'gatehouse: this TOTP code was already used; wait for the next one\n']);
+    // Nor through the alias: the code is spent for the secret, whatever the name.
+    const viaAlias = await cli(h, bob2.token, ['grant', 'approve', String(g2.id), '--totp', first]);
+    expect([viaAlias.code, viaAlias.stderr]).toEqual([1, 'gatehouse: this TOTP code was already used; wait for the next one\n']);
     expect((await h.broker.store.getGrant(String(g2.id)))?.state).toBe('pending');
     const refusals = await h.events('grant.approval_refused');
-    expect(refusals.map((e) => e.data.error)).toEqual(['GH_ERR_MFA_REQUIRED', 'GH_ERR_MFA_INVALID', 'GH_ERR_MFA_INVALID']);
+    expect(refusals.map((e) => [e.actor, e.data.error])).toEqual([
+      ['bob', 'GH_ERR_MFA_REQUIRED'],
+      ['bob', 'GH_ERR_MFA_INVALID'],
+      ['bob', 'GH_ERR_MFA_INVALID'],
+      ['bob-2', 'GH_ERR_MFA_INVALID'],
+    ]);
     expect((await h.events('grant.approved'))[0]?.data).toMatchObject({ mfa: true });
 
     // The approved access works with the real ssh client.
@@ -126,5 +140,27 @@ describe('separation of duties', () => {
     expect(late.code).toBe(1);
     expect(late.stderr).toContain('only a pending request can change');
     expect((await runSsh(scope, h.target('alice', 'alice:sandbox'), 'echo dual-approved')).stdout.toString()).toBe('dual-approved\n');
+  });
+
+  it('voids earlier approvals when the requester changes the targets (grant update --target)', async () => {
+    const h = await startHarness(scope, {
+      targets: [{ name: 'sandbox-2', local: { command: ['bash', '--norc', '--noprofile'] }, labels: { env: 'test' } }],
+      templates: [{ name: 'dual', approvals: 2, maxDuration: '1h', targets: ['sandbox', 'sandbox-2'], commands: { allow: ['echo *'] } }],
+    });
+    const g = await request(h, 'alice', 'dual');
+    expect(await api(h, 'bob')('approveGrant', { id: g.id, totp: '' })).toMatchObject({ state: 'pending', approvals: [{ by: 'bob' }] });
+
+    const changed = await cli(h, as(h, 'alice'), ['grant', 'update', String(g.id), '--target', 'sandbox-2', '--json']);
+    expect([changed.code, changed.stderr]).toEqual([0, '']);
+    expect(json(changed)).toMatchObject({ state: 'pending', targets: ['sandbox-2'] });
+    expect((await h.events('grant.updated'))[0]?.data).toMatchObject({ targets: ['sandbox-2'], approvalsVoided: 1 });
+
+    // Bob's approval was for sandbox: with carol's alone the new content is still pending.
+    expect(await api(h, 'carol')('approveGrant', { id: g.id, totp: '' })).toMatchObject({ state: 'pending' });
+    expect((await runSsh(scope, h.target('alice', 'alice:sandbox-2'), 'echo early')).code).toBe(255);
+    expect((await api(h, 'bob')('approveGrant', { id: g.id, totp: '' })).state).toBe('active');
+    expect((await runSsh(scope, h.target('alice', 'alice:sandbox-2'), 'echo moved')).stdout.toString()).toBe('moved\n');
+    // The old target is no longer covered.
+    expect((await runSsh(scope, h.target('alice', 'alice:sandbox'), 'echo old')).code).toBe(255);
   });
 });

@@ -186,6 +186,11 @@ describe('approve with TOTP', () => {
     const e = await refusal(grants.approve('bob', g2.id, { totp: code }));
     expect([e.code, e.message]).toEqual(['GH_ERR_MFA_INVALID', 'this TOTP code was already used; wait for the next one']);
     expect((await all()).at(-1)).toMatchObject({ type: 'grant.approval_refused', actor: 'bob', grantId: g2.id, data: { error: 'GH_ERR_MFA_INVALID' } });
+    // bob-2 is another entry with the same secret: the code is burnt for the secret, not the name.
+    expect(await refusal(grants.approve('bob-2', g2.id, { totp: code }))).toMatchObject({ code: 'GH_ERR_MFA_INVALID', message: 'this TOTP code was already used; wait for the next one' });
+    expect((await all()).at(-1)).toMatchObject({ type: 'grant.approval_refused', actor: 'bob-2', grantId: g2.id, data: { error: 'GH_ERR_MFA_INVALID' } });
+    // And at session start (keyboard-interactive) the alias cannot replay it either.
+    expect(await refusal(grants.verifySessionMfa('bob-2', code))).toMatchObject({ code: 'GH_ERR_MFA_INVALID', message: 'this TOTP code was already used; wait for the next one' });
     expect((await grants.get('bob', g2.id)).state).toBe('pending');
     // The next step's code works.
     clock.advance(30_000);
@@ -201,8 +206,32 @@ describe('approve with TOTP', () => {
     expect(await refusal(grants.approve('bob', g.id, { totp: wrong }))).toMatchObject({ code: 'GH_ERR_MFA_INVALID', message: 'the TOTP code is wrong or expired' });
     expect(await refusal(grants.approve('bob', g.id, { totp: '12345' }))).toMatchObject({ code: 'GH_ERR_MFA_INVALID' });
     expect(await refusal(grants.approve('bob', g.id, { totp: '' }))).toMatchObject({ code: 'GH_ERR_MFA_REQUIRED', message: 'a TOTP code is required: pass --totp CODE' });
-    expect(await refusal(grants.approve('dave', g.id, { totp: '123456' }))).toMatchObject({ code: 'GH_ERR_MFA_REQUIRED', message: 'dave has no TOTP enrolled' });
-    expect(await types()).toEqual(['grant.requested', ...Array<string>(4).fill('grant.approval_refused')]);
+    expect(await refusal(grants.approve('lead', g.id, { totp: '123456' }))).toMatchObject({ code: 'GH_ERR_MFA_REQUIRED', message: 'lead has no TOTP enrolled' });
+    // Authority is checked before the code: a watcher is refused for the role, whatever the code.
+    expect(await refusal(grants.approve('dave', g.id, { totp: '123456' }))).toMatchObject({ code: 'GH_ERR_FORBIDDEN', message: 'dave needs one of the roles: approver' });
+    expect(await types()).toEqual(['grant.requested', ...Array<string>(5).fill('grant.approval_refused')]);
     expect((await grants.get('bob', g.id)).approvals).toEqual([]);
+  });
+
+  it.each([
+    ['the grant is no longer pending', 'GH_ERR_GRANT_STATE', async (x: World) => (await x.grants.approve('carol', (await x.grants.request('alice', WEB)).id)).id],
+    ['it is a second approval by an alias', 'GH_ERR_DUPLICATE_APPROVAL', async (x: World) => {
+      const g = await x.grants.request('alice', DB);
+      await x.grants.approve('bob-2', g.id);
+      return g.id;
+    }],
+    ['the request outlived its requestTtl', 'GH_ERR_GRANT_STATE', async (x: World) => {
+      const g = await x.grants.request('alice', WEB);
+      x.clock.advance(86_400_000);
+      return g.id;
+    }],
+  ])('a refused approval does not spend the code (%s)', async (_why, code, refusedId) => {
+    const x = await fresh();
+    const id = await refusedId(x);
+    const totp = totpCode(BOB_TOTP, x.clock.now());
+    expect((await refusal(x.grants.approve('bob', id, { totp }))).code).toBe(code);
+    // The same code still approves a grant bob may approve.
+    const g = await x.grants.request('alice', WEB);
+    expect(await x.grants.approve('bob', g.id, { totp })).toMatchObject({ state: 'active', approvals: [{ by: 'bob', mfa: true }] });
   });
 });

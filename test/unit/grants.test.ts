@@ -123,6 +123,12 @@ describe('deny', () => {
     expect((await refusal(grants.deny('alice-ops', a.id, 'x'))).code).toBe('GH_ERR_SELF_APPROVAL');
   });
 
+  it('the admin who requested on a user’s behalf may deny it: that withdraws the request (docs/approvals.md)', async () => {
+    const { grants } = await fresh();
+    const g = await grants.request('lead', WEB);
+    expect(await grants.deny('lead', g.id, 'raised by mistake')).toMatchObject({ state: 'denied', endedBy: 'lead', requestedBy: 'lead', user: 'alice' });
+  });
+
   it('only a pending grant can be denied, and a reason is required', async () => {
     const { grants } = await fresh();
     const g = await grants.request('alice', WEB);
@@ -196,16 +202,45 @@ describe('expire', () => {
     expect(last).toMatchObject({ actor: null, data: { expiresAt: new Date(a.expiresAt ?? 0).toISOString() } });
   });
 
-  it('leaves pending, denied and revoked grants alone', async () => {
+  it('leaves pending (within requestTtl), denied and revoked grants alone', async () => {
     const { grants, clock, head } = await fresh();
     const p = await grants.request('alice', WEB);
     const r = await grants.request('alice', WEB);
+    const d = await grants.request('alice', WEB);
     await grants.revoke('alice', r.id, 'x');
+    await grants.deny('carol', d.id, 'no');
     clock.advance(10 * 3_600_000);
     const before = await head();
     expect(await grants.expire(p.id)).toBeUndefined();
     expect(await grants.expire(r.id)).toBeUndefined();
+    expect(await grants.expire(d.id)).toBeUndefined();
     expect(await head()).toBe(before);
+    // Past the 24 h requestTtl the denied and revoked ones still stay as they are.
+    clock.advance(24 * 3_600_000);
+    expect(await grants.expire(r.id)).toBeUndefined();
+    expect(await grants.expire(d.id)).toBeUndefined();
+    expect((await grants.get('alice', d.id)).state).toBe('denied');
+  });
+
+  it('a pending request expires at requestedAt + requestTtl, and cannot be approved or changed after', async () => {
+    const { grants, clock, all } = await fresh();
+    const p = await grants.request('alice', WEB);
+    clock.advance(86_400_000 - 1);
+    expect(await grants.expire(p.id)).toBeUndefined();
+    clock.advance(1);
+    expect(await grants.expire(p.id)).toMatchObject({ state: 'expired', endedAt: p.requestedAt + 86_400_000, endReason: 'request expired before approval', endedBy: null, approvedAt: null });
+    expect((await all()).at(-1)).toMatchObject({ type: 'grant.expired', actor: null, data: { expiresAt: new Date(p.requestedAt + 86_400_000).toISOString() } });
+    expect(await refusal(grants.approve('bob', p.id))).toMatchObject({ code: 'GH_ERR_GRANT_STATE', message: `grant ${p.id} is expired, not pending` });
+    expect(await refusal(grants.update('alice', p.id, { durationMs: 600_000 }))).toMatchObject({ code: 'GH_ERR_GRANT_STATE', message: `grant ${p.id} is expired; only a pending request can change` });
+  });
+
+  it('a late approval of a request past requestTtl expires it (no timer needed) and is refused', async () => {
+    const { grants, clock, types } = await fresh();
+    const p = await grants.request('alice', WEB);
+    clock.advance(86_400_000);
+    expect(await refusal(grants.approve('bob', p.id))).toMatchObject({ code: 'GH_ERR_GRANT_STATE', message: `grant ${p.id} expired before approval (requests live 1d)` });
+    expect(await grants.get('alice', p.id)).toMatchObject({ state: 'expired', approvals: [], endReason: 'request expired before approval' });
+    expect(await types()).toEqual(['grant.requested', 'grant.expired']);
   });
 
   it('a grant that does not exist is an error, not a silent no-op', async () => {

@@ -12,12 +12,12 @@ import type { Session, Template } from '../../src/domain/types.js';
 import { EventLog } from '../../src/events/log.js';
 import type { EventContext, EventDraft } from '../../src/events/types.js';
 import { Directory } from '../../src/grants/directory.js';
-import { loadIncidentReport } from '../../src/grants/report.js';
+import { buildIncidentReport, loadIncidentReport } from '../../src/grants/report.js';
 import { GrantService } from '../../src/grants/service.js';
 import { loadSummaryReport, percentiles } from '../../src/monitor/report.js';
 import type { Store } from '../../src/store/ports.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { TARGETS, TEMPLATES, USERS } from './grants-fixture.js';
+import { grantRecord, TARGETS, TEMPLATES, USERS } from './grants-fixture.js';
 
 const T0 = Date.UTC(2026, 0, 1, 9, 0, 0);
 const MIN = 60_000;
@@ -200,5 +200,22 @@ describe('formatting helpers', () => {
     expect([span(null), span(340), span(1_234), span(130_000), span(3_600_000 + 61_000)]).toEqual(['-', '340ms', '1s200ms', '2m10s', '1h1m1s']);
     expect([when(null), when('2026-01-01T09:00:00.123Z')]).toEqual(['-', '2026-01-01 09:00:00Z']);
     expect(table(['A', 'LONG HEADER', 'C'], [['xxxx', 'y', 'last column is not padded'], ['', 'yy', '']])).toBe(['  A     LONG HEADER  C', '  xxxx  y            last column is not padded', '        yy'].join('\n'));
+  });
+});
+
+describe('the review list and idle ends', () => {
+  it('an idle end is listed as an anomaly but owes no review; an anomaly kill does', () => {
+    const g = (id: string): ReturnType<typeof grantRecord> => grantRecord({ id, state: 'active', approvedAt: T0, expiresAt: T0 + 60 * MIN, approvals: [{ by: 'bob', at: T0, contentHash: 'h', mfa: false }] });
+    const finding = (seq: number, grantId: string, detector: string) => ({
+      id: `e-${seq}`, seq, prevHash: '', hash: '', time: new Date(T0 + seq * 1000).toISOString(), type: 'anomaly.detected' as const, code: 'GH5000', severity: 'critical' as const, broker: 'b1',
+      actor: 'gatehouse', user: 'alice', target: 'web-1', grantId, incident: 'INC-1', sessionId: `s-${seq}`, source: null,
+      data: { detector, action: 'kill', evidence: { summary: `${detector} fired` } },
+    });
+    const r = buildIncidentReport({ incident: 'INC-1', now: T0 + 10 * MIN, grants: [g('g-idle'), { ...g('g-kill'), reviewRequired: true }], sessions: [], recordings: [], events: [finding(1, 'g-idle', 'idle'), finding(2, 'g-kill', 'deniedCommands')], commands: new Map() });
+    expect(r.anomalies.map((a) => [a.grantId, a.detector, a.action])).toEqual([
+      ['g-idle', 'idle', 'kill'],
+      ['g-kill', 'deniedCommands', 'kill'],
+    ]);
+    expect(r.reviews.map((x) => [x.grantId, x.why, x.reviewed])).toEqual([['g-kill', ['anomaly'], null]]);
   });
 });

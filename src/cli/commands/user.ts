@@ -2,7 +2,8 @@
  * gatehouse user enroll-totp USER [--issuer NAME] [--json]
  * Makes a new TOTP secret for a user and prints the otpauth:// URI, a QR code for the
  * authenticator app, and the config line to add (users[].totp). Offline: the config is the source
- * of truth for users, so the broker learns the secret when the config is deployed.
+ * of truth for users, so the broker learns the secret when the config is reloaded (SIGHUP; users
+ * take effect at once) or the broker restarts.
  */
 import { Secret, TOTP } from 'otpauth';
 import QRCode from 'qrcode';
@@ -26,7 +27,7 @@ export async function userCommand(args: readonly string[]): Promise<number> {
       qr,
       `  ${uri}`,
       '',
-      'Then add the secret to the user in the broker config and redeploy it:',
+      'Then add the secret to the user in the broker config and reload the broker (SIGHUP) or restart it:',
       `  - { name: ${user}, ..., totp: ${secret.base32} }`,
       '',
       'Treat the secret like a password: it is shown once and not stored anywhere by this command.',

@@ -1,7 +1,7 @@
 /**
  * The anomaly engine: routes the event feed to the event detectors, samples the watched sessions'
  * byte counters on one timer for the sampled ones (output volume, idle, overrun), and carries out
- * each finding's action:
+ * each finding's action (idle has a fixed one, see endIdle):
  *
  *   alert   `anomaly.detected` (and so every sink and notification) — nothing else.
  *   kill    `anomaly.detected` is committed together with the grant's review flag (a human must
@@ -104,9 +104,7 @@ export class AnomalyEngine {
       if (!s.isLive) continue;
       const idleMs = this.idle.check(s, now);
       if (idleMs !== null) {
-        const limit = s.spec.template.idleTimeoutMs ?? idleMs;
-        this.d.log.info({ sessionId: s.id, grantId: s.grantId, idleMs }, 'ending idle session');
-        void s.end('idle', `session idle for ${formatDuration(idleMs)} (the limit is ${formatDuration(limit)}); ended by the broker`);
+        this.track(this.endIdle(s, idleMs, s.spec.template.idleTimeoutMs ?? idleMs));
         continue;
       }
       for (const det of this.sampled) {
@@ -182,6 +180,20 @@ export class AnomalyEngine {
       this.d.log.error({ err, detector: f.detector, grantId: f.grantId }, 'anomaly action failed');
     }
     this.d.onAction?.(f, this.d.clock.now() - since);
+  }
+
+  /**
+   * Idle past the limit: `anomaly.detected` (detector `idle`, action `kill`: the broker ends the
+   * session), then the end with reason `idle`. No review flag: an idle session is housekeeping. The
+   * session ends even when the event cannot be written (ending is the safe side).
+   */
+  private async endIdle(s: Subject, idleMs: number, limitMs: number): Promise<void> {
+    const summary = `session idle for ${formatDuration(idleMs)} (the limit is ${formatDuration(limitMs)})`;
+    this.d.log.info({ sessionId: s.id, grantId: s.grantId, idleMs }, 'ending idle session');
+    await this.d.events
+      .emit({ type: 'anomaly.detected', ctx: { ...s.ctx(), actor: 'gatehouse' }, data: { detector: 'idle', action: 'kill', evidence: { idleMs, limitMs, summary, sessionsEnded: [s.id] } } })
+      .catch((err: unknown) => this.d.log.error({ err, sessionId: s.id }, 'cannot record the idle finding; ending the session anyway'));
+    await s.end('idle', `${summary}; ended by the broker`);
   }
 
   /** The finding's own session when it is live here, else the grant's live sessions here. */

@@ -1,8 +1,9 @@
 /**
  * Idle sessions: a session with no input and no output for the template's `idleTimeout` is ended
  * with reason `idle`. Sampled with the other counters (never per chunk): the session is idle when
- * its bytesIn and bytesOut have not moved since the reading that started the idle stretch. Not an
- * anomaly (no `anomaly.detected`): `session.end` with reason `idle` is the record.
+ * its bytesIn and bytesOut have not moved since the reading that started the idle stretch. The
+ * engine writes `anomaly.detected` (detector `idle`, evidence idleMs/limitMs) before the end, like
+ * every detector; it is housekeeping, not misconduct, so it flags nothing for review.
  *
  * Limits: the resolution is one sampling tick; a program that prints a clock every second keeps a
  * session "busy" for ever, and so does a keep-alive typed by a script.
@@ -13,6 +14,8 @@ interface Reading {
   readonly bytesIn: number;
   readonly bytesOut: number;
   readonly since: number;
+  /** Reported already: the end is under way (it may take longer than a tick); report once. */
+  fired: boolean;
 }
 
 export class IdleTracker {
@@ -25,10 +28,12 @@ export class IdleTracker {
     const { bytesIn, bytesOut } = s.stats;
     const r = this.readings.get(s.id);
     if (r === undefined || r.bytesIn !== bytesIn || r.bytesOut !== bytesOut) {
-      this.readings.set(s.id, { bytesIn, bytesOut, since: now });
+      this.readings.set(s.id, { bytesIn, bytesOut, since: now, fired: false });
       return null;
     }
-    return now - r.since >= limit ? now - r.since : null;
+    if (r.fired || now - r.since < limit) return null;
+    r.fired = true;
+    return now - r.since;
   }
 
   forget(sessionId: string): void {

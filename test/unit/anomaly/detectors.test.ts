@@ -110,6 +110,11 @@ describe('idle and overrun (sampled)', () => {
     expect(idle.check(s, T0 + 950)).toBeNull();
     expect(idle.check(s, T0 + 1_900)).toBeNull();
     expect(idle.check(s, T0 + 1_950)).toBe(1_000);
+    // Once per idle stretch: the end is under way.
+    expect(idle.check(s, T0 + 2_200)).toBeNull();
+    s.bytesOut = 1; // activity starts a new stretch
+    expect(idle.check(s, T0 + 2_300)).toBeNull();
+    expect(idle.check(s, T0 + 3_300)).toBe(1_000);
     expect(idle.check(subject({ id: 's-2' }), T0 + 99_999)).toBeNull(); // no limit configured
   });
 

@@ -157,8 +157,38 @@ describe('AnomalyEngine sampler', () => {
     r.engine.tick();
     await settle(r);
     expect(ends).toEqual(['late:anomaly', 'idle:idle']);
-    const found = (await r.store.readEvents(0, 100, { types: ['anomaly.detected'] }))[0];
-    expect(found?.data).toMatchObject({ detector: 'overrun', action: 'kill' });
+    const found = await r.store.readEvents(0, 100, { types: ['anomaly.detected'] });
+    expect(found.map((e) => [e.sessionId, e.data.detector, e.data.action])).toEqual([
+      ['s-late', 'overrun', 'kill'],
+      ['s-idle', 'idle', 'kill'],
+    ]);
+    // Idle, like every detector, says so with its evidence; the idle stretch began at the busy tick.
+    expect(found[1]).toMatchObject({ severity: 'critical', actor: 'gatehouse', grantId: r.grant.id, data: { evidence: { idleMs: 5_000, limitMs: 5_000, summary: 'session idle for 5s (the limit is 5s)', sessionsEnded: ['s-idle'] } } });
+  });
+
+  it('idle: anomaly.detected is written before the end, and once, even when the end is slow', async () => {
+    const r = await rig({}, { idleTimeoutMs: 1_000 });
+    const s = subject({ id: 's-slow', grant: r.grant, template: r.tpl });
+    const seen: string[] = [];
+    let release = (): void => {};
+    s.end = async (reason) => {
+      seen.push(`end:${reason}:${(await r.store.readEvents(0, 100, { types: ['anomaly.detected'] })).length}`);
+      await new Promise<void>((res) => (release = res));
+    };
+    r.engine.watch(s);
+    r.engine.tick();
+    for (let i = 0; i < 4; i++) {
+      r.clock.advance(1_000);
+      r.engine.tick();
+      await r.events.settled();
+    }
+    await new Promise((res) => setTimeout(res, 20));
+    expect(seen).toEqual(['end:idle:1']);
+    release();
+    await settle(r);
+    expect(await r.store.readEvents(0, 100, { types: ['anomaly.detected'] })).toHaveLength(1);
+    // Housekeeping, not misconduct: no review is owed for an idle end.
+    expect((await r.store.getGrant(r.grant.id))?.reviewRequired).toBe(false);
   });
 
   it('samples output volume on the tick and acts within the same tick', async () => {
