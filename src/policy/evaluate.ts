@@ -24,20 +24,31 @@
  *    is unknown: it satisfies only a rule word `**` or a trailing lone `*` in an allow rule, and
  *    any rule word in a deny or review rule (which fail closed). If it may become several
  *    arguments (unquoted expansion, glob, brace, "$@"), only a trailing lone `*` can absorb it.
- *    Command substitutions inside arguments are judged as commands themselves.
- * 4. Redirections. Reading is fine. Writing (> >> >| <> &> &>>) only to /dev/null; `>&N`,
- *    `2>&1`, `>&-` duplicate or close descriptors and are fine. A redirection target that is not
- *    static is denied, reading or writing.
- * 5. Assignments. Alone (`X=1`), they run nothing and are allowed, except to names that change
- *    what later commands run or where the shell writes (PATH, LD_*, BASH_ENV, ENV, IFS,
- *    PROMPT_COMMAND, PS0-PS4, HISTFILE, pagers, editors, ...; hazards.ts). In front of a command
- *    (`X=1 cmd`, also through env and sudo), only locale, time zone, terminal size and colour
- *    variables are allowed, and pagers set to '' or cat.
+ *    Command substitutions inside arguments are judged as commands themselves. Shapes that are
+ *    harmless globs to bash but run code in zsh are denied wherever they appear: extended globs
+ *    ?(...) *(...) +(...) @(...) !(...) (zsh glob qualifiers: `*(e:cmd:)`), and an unquoted
+ *    `$~x`, `$=x`, `$^x` (zsh expansion flags).
+ * 4. Redirections. Writing (> >> >| <> &> &>>) only to /dev/null; `>&N`, `2>&1`, `>&-`
+ *    duplicate or close descriptors and are fine. A redirection target that is not static is
+ *    denied, reading or writing. Reading a file (`cmd < f`, `cmd 3< f`) counts as naming it: the
+ *    command must still be allowed with f appended to its arguments, and an input redirection
+ *    from a file on a compound command or without a command is denied (inputs.ts). `exec`
+ *    without a command may not redirect standard input at all (interactive bash would read its
+ *    next commands from there) nor open a file for reading.
+ * 5. Assignments (names.ts), an allow-list. Alone (`x=1`), as a loop variable or through
+ *    read/declare/export/printf -v/unset: names with a lowercase letter, except those bash, zsh
+ *    or common tools give a meaning (histchars, path, aliases, *_functions, *_proxy, ...); single
+ *    uppercase letters; LANG, LC_* (to C, POSIX or UTF-8 locales), LANGUAGE, TZ. Every other
+ *    uppercase name belongs to the shell or to programs' environments (PATH, PS1, MAILPATH,
+ *    LESSSECURE, ...) and is denied. In front of a command (`X=1 cmd`, also through env and
+ *    sudo), which exports it, only locale, time zone, terminal size and colour variables are
+ *    allowed, and pagers set to '' or cat.
  * 6. Builtins without rules. Always denied: eval, source, ., alias, trap, enable, fc, bind,
  *    complete, compgen, hash -p, declare/typeset/local/readonly/export -f, declare -n,
  *    mapfile -C, and read/printf -v/declare/... assigning a dangerous name or a subscript.
  *    Always allowed (cannot run anything or change the target): cd, pwd, true, false, :, exit,
- *    logout, and exec with no command. Everything else, builtin or program, needs a rule.
+ *    logout, and exec with no command (its redirections as in 4). Everything else, builtin or
+ *    program, needs a rule.
  * 7. Wrappers (wrappers.ts). The inner command is always judged too. Transparent wrappers
  *    (nohup, time, nice, timeout, stdbuf, ionice, command, builtin, exec, env) need no rule of
  *    their own. Others (sudo, doas, pkexec, su, runuser, xargs, find -exec..., watch, flock,
@@ -63,7 +74,8 @@
  * `*`. Programs that can run code or write files through their arguments (awk system(), sed
  * `e`/`w`, find -delete, tee, git -c, ...) are only as safe as the allow rules naming them, and
  * pagers (less, opened by systemctl/journalctl on a terminal) accept `!cmd`: the session layer
- * must handle full-screen programs. Other shells (zsh, fish) differ from bash in corners.
+ * must handle full-screen programs. Lines are judged as bash parses them; zsh-only syntax that
+ * could run code is denied where it is known (see 3), but other shells differ in corners.
  */
 import type { Verdict } from '../domain/types.js';
 import type { ParseResult } from './ast.js';

@@ -4,12 +4,14 @@
  */
 import type { Redirect } from './ast.js';
 import { normalizePath } from './glob.js';
+import { assignProblem } from './names.js';
 import { resolveWord, type Arg } from './words.js';
 
 /**
  * Builtins allowed without a rule: they cannot run anything or change the target.
- * (`exec` with no command, which only rearranges descriptors, is handled with wrappers; its
- * redirections are judged like any other.) Only when typed bare: `/bin/true` is a program.
+ * (`exec` with no command, which only rearranges descriptors, is handled in judge.ts; it may
+ * not redirect standard input or open files for reading, inputs.ts.) Only when typed bare:
+ * `/bin/true` is a program.
  */
 export const HARMLESS_BUILTINS: ReadonlySet<string> = new Set(['cd', 'pwd', 'true', 'false', ':', 'exit', 'logout']);
 
@@ -27,49 +29,20 @@ export const ALWAYS_DENIED: ReadonlyMap<string, string> = new Map([
   ['compgen', 'compgen -C/-F runs commands'],
 ]);
 
-/**
- * Variable names that change what later commands run or where the shell writes: denied as bare
- * assignments, loop variables and arguments of read/declare/export/... . This list cannot be
- * complete (any exported variable can steer some program), which is why assignments in front
- * of a command use the allow list below instead.
- */
-const DANGEROUS_NAMES = new Set([
-  'PATH', 'BASH_ENV', 'ENV', 'PROMPT_COMMAND', 'IFS', 'PS0', 'PS1', 'PS2', 'PS3', 'PS4', 'SHELLOPTS',
-  'BASHOPTS', 'CDPATH', 'HISTFILE', 'EDITOR', 'VISUAL', 'SUDO_EDITOR', 'SUDO_ASKPASS', 'LESSOPEN',
-  'LESSCLOSE', 'BROWSER', 'PYTHONSTARTUP', 'PYTHONPATH', 'PERL5LIB', 'PERL5OPT', 'RUBYOPT', 'RUBYLIB',
-  'NODE_OPTIONS', 'NODE_PATH', 'GCONV_PATH', 'ZDOTDIR', 'BASH_LOADABLES_PATH', 'EXECIGNORE', 'INPUTRC',
-  'HOME', 'TMPDIR', 'GLOBIGNORE', 'BASH_XTRACEFD',
-]);
-const DANGEROUS_PATTERN = /^(?:LD_|DYLD_|BASH_FUNC_|GIT_)|PAGER$/;
-
-export function isDangerousName(name: string): boolean {
-  return DANGEROUS_NAMES.has(name) || DANGEROUS_PATTERN.test(name);
-}
-
-/** Variables that may prefix a command (`LC_ALL=C sort`): only these, as they only format. */
-const PREFIX_ALLOWED = new Set(['LANG', 'LANGUAGE', 'TZ', 'TERM', 'COLUMNS', 'LINES', 'NO_COLOR', 'SYSTEMD_COLORS', 'SYSTEMD_URLIFY', 'TIME_STYLE', 'POSIXLY_CORRECT']);
-/** Pagers may be switched off (which is safer than their default): empty or cat only. */
-const PAGERS = new Set(['PAGER', 'SYSTEMD_PAGER', 'MANPAGER', 'GIT_PAGER']);
-
-/** Why an environment assignment in front of a command is refused, or null if it is fine. */
-export function prefixAssignProblem(name: string, value: string | null): string | null {
-  if (PREFIX_ALLOWED.has(name) || name.startsWith('LC_')) return null;
-  if (PAGERS.has(name) && (value === '' || value === 'cat')) return null;
-  return `setting ${name} for a command can change what it runs (only locale, time zone, terminal size and colour variables may be set)`;
-}
-
 /** Builtins whose arguments name variables to assign. */
 const NAME_TAKERS = new Set(['read', 'printf', 'mapfile', 'readarray', 'getopts', 'unset', 'export', 'declare', 'typeset', 'local', 'readonly', 'wait']);
-const NAME = /^([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\]?)?(?:\+?=|$)/s;
+const NAME = /^([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\]?)?(?:(\+?=)(.*))?$/s;
 
 /**
  * Builtins that assign variables by name can set PATH and friends, define or export functions,
- * and evaluate `a[$(cmd)]` subscripts. Returns why such a use is refused, or null.
+ * and evaluate `a[$(cmd)]` subscripts. Returns why such a use is refused, or null. The names
+ * they may assign are those of names.ts, as for a bare assignment.
  */
 export function nameTakerProblem(name: string, args: readonly Arg[]): string | null {
   if (!NAME_TAKERS.has(name)) return null;
   const values = args.map((a) => a.value);
-  if (['declare', 'typeset', 'local', 'readonly', 'export'].includes(name)) {
+  const declares = ['declare', 'typeset', 'local', 'readonly', 'export'].includes(name);
+  if (declares) {
     for (const v of values) {
       if (v === null) return `${name}: argument not static`;
       if (/^[-+][A-Za-z]*[fF]/.test(v)) return `${name} -f: defining or exporting functions is not allowed`;
@@ -86,7 +59,11 @@ export function nameTakerProblem(name: string, args: readonly Arg[]): string | n
     const m = NAME.exec(v);
     if (!m) continue;
     const target = m[1] as string;
-    if (isDangerousName(target)) return `${name} assigns ${target}`;
+    // The value assigned: written after `=`; unchanged by declare/export NAME and unset (''),
+    // unknown for read, mapfile, printf -v, getopts and wait -p.
+    const value = m[3] !== undefined ? (m[3] === '=' ? (m[4] ?? '') : null) : declares || name === 'unset' ? '' : null;
+    const problem = assignProblem(target, value);
+    if (problem !== null) return `${name}: ${problem}`;
     const subscript = m[2];
     if (subscript !== undefined && !/^\[[0-9@*]*\]$/.test(subscript)) return `${name}: subscript ${subscript} may run code`;
   }

@@ -5,8 +5,10 @@
 import type { Verdict } from '../domain/types.js';
 import type { ParseResult, Redirect, Unit } from './ast.js';
 import { classifyProgram, programName } from './glob.js';
-import { ALWAYS_DENIED, HARMLESS_BUILTINS, isDangerousName, mentionsDevNet, nameTakerProblem, prefixAssignProblem, redirectProblem } from './hazards.js';
+import { ALWAYS_DENIED, HARMLESS_BUILTINS, mentionsDevNet, nameTakerProblem, redirectProblem } from './hazards.js';
+import { bareExecProblem, commandlessInputProblem, inputFiles } from './inputs.js';
 import { interpreterFor } from './interpreters.js';
+import { assignProblem, prefixAssignProblem } from './names.js';
 import { matchArgs, programMatches, rulesFor, spellsOut, type CompiledRule, type CompiledRules } from './rules.js';
 import type { EnvAssign, Special } from './special.js';
 import { printable, resolveWord, shellQuote, showArg, type Arg } from './words.js';
@@ -47,7 +49,11 @@ function judgeSimple(ctx: JudgeContext, args: readonly Arg[], assigns: readonly 
   const denied = staticProblem(args, assigns, redirects);
   if (denied !== null) return push('deny', denied);
   const name = args[0];
-  if (name === undefined) return push('allow', assigns.length > 0 ? 'assignment only; runs nothing' : 'redirection only; runs nothing');
+  if (name === undefined) {
+    const input = commandlessInputProblem(redirects);
+    if (input !== null) return push('deny', input);
+    return push('allow', assigns.length > 0 ? 'assignment only; runs nothing' : 'redirection only; runs nothing');
+  }
   if (name.value === null) return push('deny', `command name ${name.text} is not static (${name.unknown ?? 'expansion'})`);
   if (name.value === '') return push('deny', 'empty command name');
 
@@ -58,23 +64,36 @@ function judgeSimple(ctx: JudgeContext, args: readonly Arg[], assigns: readonly 
     const always = ALWAYS_DENIED.get(program.name);
     if (always !== undefined) return push('deny', always);
     if (HARMLESS_BUILTINS.has(program.name)) return push('allow', 'harmless builtin; needs no rule');
-    if (program.name === 'exec' && rest.length === 0) return push('allow', 'exec without a command only rearranges descriptors');
+    if (program.name === 'exec' && rest.length === 0) {
+      const problem = bareExecProblem(redirects);
+      return problem !== null ? push('deny', problem) : push('allow', 'exec without a command only rearranges descriptors');
+    }
     if (program.name === 'hash' && rest.some((a) => a.value === null || /^-[A-Za-z]*p/.test(a.value))) return push('deny', 'hash -p makes a name run another program');
     const taker = nameTakerProblem(program.name, rest);
     if (taker !== null) return push('deny', taker);
   }
   const special = inspect(name.value, known, args);
+  if (program.kind === 'bare' && program.name === 'exec' && (special.kind !== 'wrapper' || special.inner.length === 0)) {
+    const problem = bareExecProblem(redirects); // `exec -c < f`: options, still no command
+    if (problem !== null) return push('deny', problem);
+  }
+  const inputs = inputFiles(redirects);
+  const withInputs = inputs.length > 0 ? [...rest, ...inputs] : null;
 
   let denyRule: CompiledRule | null = null;
   let reviewRule: CompiledRule | null = null;
   const allowRules: CompiledRule[] = [];
+  let readsAllowed = withInputs === null;
   for (const rule of rulesFor(ctx.rules, program)) {
     if (!programMatches(rule, program)) continue;
     const m = matchArgs(rule, rest);
-    if (m === 'no') continue;
-    if (rule.verdict === 'deny') denyRule ??= rule;
-    else if (rule.verdict === 'review') reviewRule ??= rule;
-    else if (m === 'yes') allowRules.push(rule);
+    // What it reads through `<` counts as arguments too (inputs.ts): for deny and review rules
+    // either reading applies; an allow rule must also allow the command naming those files.
+    const mi = withInputs === null ? m : matchArgs(rule, withInputs);
+    if (rule.verdict === 'deny' && (m !== 'no' || mi !== 'no')) denyRule ??= rule;
+    else if (rule.verdict === 'review' && (m !== 'no' || mi !== 'no')) reviewRule ??= rule;
+    else if (rule.verdict === 'allow' && m === 'yes') allowRules.push(rule);
+    if (rule.verdict === 'allow' && mi === 'yes') readsAllowed = true;
   }
   if (denyRule !== null) return push('deny', `matches deny rule "${denyRule.source}"`, denyRule);
   if (special.kind === 'deny') return push('deny', special.why);
@@ -87,6 +106,9 @@ function judgeSimple(ctx: JudgeContext, args: readonly Arg[], assigns: readonly 
     else push('allow', 'transparent wrapper; the command it runs decides');
   } else if (reviewRule !== null) {
     push('review', `matches review rule "${reviewRule.source}"`, reviewRule);
+  } else if (allowRule !== null && !readsAllowed) {
+    const files = inputs.map((a) => a.text).join(' ');
+    push('deny', `reads ${files} through <, which no allow rule lets it name as an argument`);
   } else if (allowRule !== null) {
     push('allow', `matches allow rule "${allowRule.source}"`, allowRule);
   } else {
@@ -99,7 +121,8 @@ function judgeSimple(ctx: JudgeContext, args: readonly Arg[], assigns: readonly 
       return;
     }
     if (inner.kind === 'argv') {
-      judgeSimple(ctx, inner.argv, inner.assigns, [], depth + 1);
+      // The wrapped command inherits the descriptors: `command exec <<< x`, `nice cat < f`.
+      judgeSimple(ctx, inner.argv, inner.assigns, redirects, depth + 1);
       continue;
     }
     const parsed = ctx.parse(inner.source);
@@ -134,7 +157,8 @@ function staticProblem(args: readonly Arg[], assigns: readonly EnvAssign[], redi
   for (const a of assigns) {
     if (a.value !== null && mentionsDevNet(a.value)) return `${a.value} opens a network connection`;
     if (args.length === 0) {
-      if (isDangerousName(a.name)) return `assigning ${a.name} changes what later commands run`;
+      const problem = assignProblem(a.name, a.value);
+      if (problem !== null) return problem;
     } else {
       const problem = prefixAssignProblem(a.name, a.value);
       if (problem !== null) return problem;

@@ -36,6 +36,7 @@ export abstract class WordConverter {
   parts(w: Raw): WordPart[] {
     const out: WordPart[] = [];
     for (const p of items(w?.Parts)) this.part(p, out, false);
+    if (zshFlag(out)) this.construct('hazard', true, 'zsh reads $~x, $=x and $^x as expansions ($~x globs the value, which can run code through a glob qualifier)', w);
     return out;
   }
 
@@ -68,6 +69,9 @@ export abstract class WordConverter {
         out.push({ type: 'dyn', what: 'arithmetic', quoted: inDq, multi: !inDq });
         return;
       case 'ExtGlob':
+        // bash's extended globs are zsh's glob qualifiers: *(e:cmd:) and *(+func) run code
+        // while the word is expanded. The line is judged as bash parses it, so refuse the shape.
+        this.construct('hazard', true, 'extended glob ?(...) *(...) +(...) @(...) !(...): in zsh a glob qualifier such as *(e:cmd:) runs code', p);
         out.push({ type: 'extglob' });
         return;
       default:
@@ -154,6 +158,26 @@ export abstract class WordConverter {
         return true;
     }
   }
+}
+
+/**
+ * An unquoted `$` followed by `~`, `=` or `^` is a literal `$` to bash, and an expansion with a
+ * flag to zsh. Adjacent unquoted pieces are joined, as mvdan-sh splits `$` from what follows.
+ */
+function zshFlag(parts: readonly WordPart[]): boolean {
+  let lit = '';
+  for (const p of [...parts, null]) {
+    if (p !== null && p.type === 'lit') {
+      lit += p.raw;
+      continue;
+    }
+    for (let i = 0; i < lit.length - 1; i++) {
+      if (lit[i] === '\\') i++;
+      else if (lit[i] === '$' && '~=^'.includes(lit[i + 1] as string)) return true;
+    }
+    lit = '';
+  }
+  return false;
 }
 
 /** "$@", "${a[@]}", "${!prefix@}": several arguments even when quoted. */
