@@ -3,10 +3,11 @@
  * At start they are closed as `interrupted`: the session row, its recording (hashed as it lies on
  * disk, readable up to its last flushed line), and the events that say so.
  */
-import { join } from 'node:path';
+import { relative } from 'node:path';
 import type { Clock } from '../domain/clock.js';
 import type { EventLog } from '../events/log.js';
 import type { EventDraft } from '../events/types.js';
+import { resolveRecording } from '../recording/reader.js';
 import { hashFile } from '../recording/writer.js';
 import type { RecordingRow, Store } from '../store/ports.js';
 
@@ -21,9 +22,12 @@ export async function sweepInterrupted(store: Store, events: EventLog, brokerId:
     const rec = await store.getRecording(s.id);
     let recording: RecordingRow | undefined;
     if (rec) {
-      const sum = await hashFile(join(recordingsDir, rec.path)).catch(() => null);
-      recording = { ...rec, state: 'interrupted', endedAt: now, sha256: sum?.sha256 ?? null, bytes: sum?.bytes ?? null };
-      if (sum) drafts.push({ type: 'recording.closed', ctx, data: { path: rec.path, sha256: sum.sha256, bytes: sum.bytes, truncated: false } });
+      // The file as it lies: the .cast.gz when the broker stopped between compressing and committing the close.
+      const file = await resolveRecording(recordingsDir, rec.path).catch(() => null);
+      const sum = file === null ? null : await hashFile(file).catch(() => null);
+      const path = file === null ? rec.path : relative(recordingsDir, file);
+      recording = { ...rec, path, state: 'interrupted', endedAt: now, sha256: sum?.sha256 ?? null, bytes: sum?.bytes ?? null };
+      if (sum) drafts.push({ type: 'recording.closed', ctx, data: { path, sha256: sum.sha256, bytes: sum.bytes, truncated: false } });
     }
     await events.commit({
       sessions: [{ ...s, state: 'ended', endedAt: now, endReason: 'interrupted' }],

@@ -5,7 +5,8 @@
  */
 import { open, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { GatehouseError } from '../domain/errors.js';
 
 export type CastEventCode = 'o' | 'i' | 'r' | 'm';
@@ -50,11 +51,15 @@ export function parseCast(text: string): Cast {
 }
 
 const isGzip = (raw: Buffer): boolean => raw[0] === 0x1f && raw[1] === 0x8b;
+const gunzipAsync = promisify(gunzip);
 
-/** The recording's text, gunzipped when it is gzip (whatever its name). */
+/**
+ * The recording's text, gunzipped when it is gzip (whatever its name). The whole file in memory:
+ * for tools and tests; the broker's request paths stream instead (cast-stream.ts).
+ */
 export async function readCastText(path: string): Promise<string> {
   const raw = await readFile(path);
-  return isGzip(raw) ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+  return (isGzip(raw) ? await gunzipAsync(raw) : raw).toString('utf8');
 }
 
 export async function readCast(path: string): Promise<Cast> {

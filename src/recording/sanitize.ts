@@ -10,7 +10,12 @@
  *   - CSI sequences that make the terminal answer or act outside the screen: window manipulation
  *     and title stack (`t`), device status and attribute reports (`n`, `c`, `x`, `>q`, `$p`), and
  *     mode changes that would leave the viewer's terminal reporting the mouse, focus or pastes
- *     (`?9`, `?1000`-`?1006`, `?1015`, `?1016`, `?2004` with `h`/`l`);
+ *     (`?9`, `?1000`-`?1007`, `?1015`, `?1016`, `?2004` with `h`/`l`);
+ *   - changes that would outlive the replay in how the viewer's keyboard or screen behaves:
+ *     keyboard protocols (xterm modifyOtherKeys `CSI > 4;2 m` and any other `m` with a `<`, `=`,
+ *     `>` or `?` prefix; kitty's `CSI > 1 u` push, `CSI = 1;1 u` set, `CSI < u` pop, `CSI ? u`
+ *     query) and the ANSI modes keyboard lock, insert, local echo and newline (`2h`, `4h`, `12l`,
+ *     `20h`);
  *   - ESC Z (identify) and every 8-bit C1 control (the 8-bit forms of CSI are rewritten to 7-bit
  *     and filtered like them; strings are dropped).
  *
@@ -28,10 +33,16 @@ const enum St {
 }
 
 const MAX_CSI = 256;
-const BLOCKED_MODES = new Set([9, 1000, 1001, 1002, 1003, 1004, 1005, 1006, 1015, 1016, 2004]);
+const BLOCKED_MODES = new Set([9, 1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1015, 1016, 2004]);
+/** ANSI (non-`?`) modes, by the final that turns them away from their default: KAM, IRM, LNM; SRM. */
+const BLOCKED_ANSI = { h: new Set([2, 4, 20]), l: new Set([12]) } as const;
 
-/** After a replay: ordinary attributes, a visible cursor, the main screen, no mouse or paste modes. */
-export const TERMINAL_RESET = '\x1b[0m\x1b[?25h\x1b[?1049l\x1b[?1l\x1b>';
+/**
+ * After a replay: ordinary attributes, a visible cursor, the main screen, normal cursor keys and
+ * keypad, replace (not insert) mode, xterm modifyOtherKeys off, kitty keyboard flags popped. The
+ * sanitizer already refuses what would change the last three; this undoes them even so.
+ */
+export const TERMINAL_RESET = '\x1b[0m\x1b[?25h\x1b[?1049l\x1b[?1l\x1b>\x1b[4l\x1b[>4;0m\x1b[<u';
 
 export class TerminalSanitizer {
   private st: St = St.Ground;
@@ -146,13 +157,17 @@ function allowCsi(seq: string): boolean {
       return !body.startsWith('>');
     case 'p':
       return !body.includes('$');
+    case 'm':
+    case 'u':
+      // SGR and restore-cursor have no prefix; with one they set or query keyboard protocols.
+      return !/^[<=>?]/.test(body);
     case 'h':
-    case 'l':
-      if (!body.startsWith('?')) return true;
-      return !body
-        .slice(1)
+    case 'l': {
+      const blocked = body.startsWith('?') ? BLOCKED_MODES : BLOCKED_ANSI[final];
+      return !(body.startsWith('?') ? body.slice(1) : body)
         .split(';')
-        .some((m) => BLOCKED_MODES.has(Number(m)));
+        .some((m) => blocked.has(Number(m)));
+    }
     default:
       return true;
   }

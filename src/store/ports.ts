@@ -35,6 +35,13 @@ export interface CommandRow {
   readonly decision: 'allow' | 'deny' | 'review';
 }
 
+/** One session's commands, as the sessions page lists them. */
+export interface CommandSummary {
+  readonly count: number;
+  /** The commands containing the searched text (any case), in order; empty without a search. */
+  readonly matches: readonly CommandRow[];
+}
+
 export interface GrantWrite {
   readonly grant: Grant;
   /** The version read before the change; null inserts. A mismatch throws GH_ERR_CONFLICT. */
@@ -101,6 +108,11 @@ export interface Store {
   getRecording(sessionId: string): Promise<RecordingRow | undefined>;
   listRecordings(filter?: RecordingFilter): Promise<RecordingRow[]>;
   listCommands(sessionId: string): Promise<CommandRow[]>;
+  /**
+   * For each of `sessionIds` that has commands: how many, and those containing `text`. A fixed
+   * number of queries however many sessions (the sessions page asks every second, per tab).
+   */
+  summarizeCommands(sessionIds: readonly string[], text?: string): Promise<Map<string, CommandSummary>>;
 
   /** Events with seq > afterSeq, ascending, at most `limit`. */
   readEvents(afterSeq: number, limit: number, filter?: EventFilter): Promise<AuditEvent[]>;

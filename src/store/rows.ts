@@ -6,7 +6,7 @@
 import type { Approval, EndReason, Grant, GrantState, Session } from '../domain/types.js';
 import type { EventType, Severity } from '../events/catalogue.js';
 import type { AuditEvent } from '../events/types.js';
-import type { CommandRow, RecordingRow, RecordingState } from './ports.js';
+import type { CommandRow, CommandSummary, RecordingRow, RecordingState } from './ports.js';
 
 type Row = Record<string, unknown>;
 
@@ -141,6 +141,13 @@ export function commandToRow(c: CommandRow): Row {
 
 export function rowToCommand(r: Row): CommandRow {
   return { sessionId: String(r.session_id), offset: num(r.offset_s), at: num(r.at), command: String(r.command), decision: r.decision as CommandRow['decision'] };
+}
+
+/** `counts` rows (session_id, n) and the matching commands, per session. */
+export function commandSummaries(counts: readonly Row[], matches: readonly CommandRow[]): Map<string, CommandSummary> {
+  const out = new Map<string, { count: number; matches: CommandRow[] }>(counts.map((r) => [String(r.session_id), { count: num(r.n), matches: [] }]));
+  for (const c of matches) out.get(c.sessionId)?.matches.push(c);
+  return out;
 }
 
 export function eventToRow(e: AuditEvent): Row {

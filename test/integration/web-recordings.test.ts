@@ -8,7 +8,9 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFile, readdir, readFile } from 'node:fs/promises';
+import { get } from 'node:http';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseCast } from '../../src/recording/reader.js';
 import { BIN, spawnBroker, writeConfig } from '../fixtures/child-broker.js';
@@ -41,6 +43,15 @@ describe('recordings index, search and replay', async () => {
   });
   const dave = await login(h, 'dave');
   const env = (user: string): Record<string, string> => ({ GATEHOUSE_SERVER: `127.0.0.1:${h.broker.ports.grpc}`, GATEHOUSE_TOKEN: h.users[user]?.token ?? '' });
+  /** A GET whose body is kept as bytes (the web-helpers client decodes text). */
+  const raw = (path: string, headers: Record<string, string>): Promise<{ headers: Record<string, unknown>; body: Buffer }> =>
+    new Promise((resolve, reject) => {
+      get(`${h.base}${path}`, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
 
   async function shell(user: string, incident: string, lines: string[]): Promise<string> {
     await h.grant({ user, targets: ['sandbox'], incident });
@@ -60,7 +71,7 @@ describe('recordings index, search and replay', async () => {
   }
 
   const a = await shell('alice', 'INC-7', ['echo first-step', 'uname -s', 'printf "\\033]52;c;ZXZpbA==\\007\\033]0;pwned\\007clip-%s\\n" done', 'echo last-step']);
-  const e = await shell('erin', 'INC-8', ['echo erin-was-here']);
+  const e = await shell('erin', 'INC-8', ['echo erin-was-here', 'echo token=hunter2']);
 
   it('lists recordings with their index fields, filtered by user, target, incident and date', async () => {
     const all = (await http(h.base, 'GET', '/api/sessions', { cookie: dave })).json.recorded as Record<string, unknown>[];
@@ -89,6 +100,18 @@ describe('recordings index, search and replay', async () => {
     expect((await http(h.base, 'GET', '/api/sessions?q=no-such-command', { cookie: dave })).json.recorded).toEqual([]);
   });
 
+  it('searches and shows command lines redacted: a guessed secret finds nothing, the audit event keeps it', async () => {
+    expect((await http(h.base, 'GET', '/api/sessions?q=hunter2', { cookie: dave })).json.recorded).toEqual([]);
+    const found = (await http(h.base, 'GET', '/api/sessions?q=token%3D', { cookie: dave })).json.recorded as { id: string; matches: { command: string }[] }[];
+    expect(found.map((r) => [r.id, r.matches.map((m) => m.command)])).toEqual([[e, ['echo token=*******']]]);
+    const detail = await http(h.base, 'GET', `/api/recordings/${e}`, { cookie: dave });
+    expect((detail.json.markers as { command: string }[]).map((m) => m.command)).toContain('echo token=*******');
+    expect((detail.json.commands as { command: string }[]).map((c) => c.command)).toContain('echo token=*******');
+    expect(detail.text).not.toContain('hunter2');
+    expect((await h.broker.store.listCommands(e)).map((c) => c.command)).toEqual(['echo erin-was-here', 'echo token=*******', 'exit']);
+    expect((await h.events('command.allowed')).map((ev) => ev.data.command)).toContain('echo token=hunter2');
+  });
+
   it('serves the recording (gzipped on disk) as clean asciicast with command markers', async () => {
     const row = await h.broker.store.getRecording(a);
     expect(row?.path).toMatch(/\.cast\.gz$/);
@@ -110,9 +133,19 @@ describe('recordings index, search and replay', async () => {
     expect(markers[3]?.time).toBeGreaterThan((markers[0]?.time ?? 0) + 0.3);
     const cast = await http(h.base, 'GET', `/api/recordings/${a}/cast`, { cookie: dave });
     expect(cast.headers['content-type']).toMatch(/^application\/x-asciicast/);
+    expect(cast.headers['content-encoding']).toBeUndefined();
     const parsed = parseCast(cast.text);
+    expect(cast.text).toBe(gunzipSync(gz).toString('utf8'));
     expect(parsed.header).toMatchObject({ version: 2, session_id: a, user: 'alice', incident: 'INC-7' });
     expect(parsed.events.filter((ev) => ev[1] === 'o').map((ev) => ev[2]).join('')).toContain('clip-done');
+    expect(detail).toMatchObject({ cols: parsed.header.width, rows: parsed.header.height, duration: parsed.events.at(-1)?.[0], torn: false });
+    // A client that takes gzip gets the file as it lies on disk, not gunzipped and re-encoded by the broker.
+    const zipped = await raw(`/api/recordings/${a}/cast`, { Cookie: dave, 'Accept-Encoding': 'br, gzip;q=0.8' });
+    expect(zipped.headers).toMatchObject({ 'content-encoding': 'gzip', 'content-length': String(gz.length), 'content-type': expect.stringMatching(/^application\/x-asciicast/) });
+    expect(zipped.body.equals(gz)).toBe(true);
+    const refused = await raw(`/api/recordings/${a}/cast`, { Cookie: dave, 'Accept-Encoding': 'gzip;q=0, identity' });
+    expect(refused.headers['content-encoding']).toBeUndefined();
+    expect(refused.body.toString('utf8')).toBe(cast.text);
   });
 
   it('gatehouse replay lists markers, plays from one, and strips what acts on the viewer’s terminal', async () => {
@@ -197,6 +230,7 @@ describe('a broker killed mid-session', () => {
     expect(rec).toMatchObject({ user: 'alice', incident: 'INC-K', state: 'interrupted' });
     expect(rec.sha256).toMatch(/^[0-9a-f]{64}$/);
     // The torn last line is dropped; everything before it plays.
+    expect((await http(base, 'GET', `/api/recordings/${String(rec.id)}`, { cookie })).json).toMatchObject({ torn: true });
     const cast = await http(base, 'GET', `/api/recordings/${String(rec.id)}/cast`, { cookie });
     expect(cast.status).toBe(200);
     const played = parseCast(cast.text);

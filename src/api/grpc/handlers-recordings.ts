@@ -9,7 +9,8 @@ import { GatehouseError } from '../../domain/errors.js';
 import type { User } from '../../domain/types.js';
 import { PERMISSIONS } from '../permissions.js';
 import type { LiveHub } from '../../recording/live.js';
-import { parseCast, readCastText, resolveRecording } from '../../recording/reader.js';
+import { castText, closedWhole, openCastFile, withHeader } from '../../recording/cast-stream.js';
+import { resolveRecording } from '../../recording/reader.js';
 import type { Store } from '../../store/ports.js';
 import { parseRequest, type CallContext, type StreamHandler, type UnaryHandler } from './context.js';
 
@@ -90,14 +91,36 @@ export function recordingHandlers(d: RecordingApiDeps): { unary: Record<string, 
       const { id } = parseRequest(idRequest, req);
       const row = await d.store.getRecording(id);
       if (row === undefined) throw new GatehouseError('GH_ERR_RECORDING_NOT_FOUND', `no recording for session ${id}`);
-      const cast = parseCast(await readCastText(await resolveRecording(d.recordingsDir, row.path)));
-      const text = Buffer.from([JSON.stringify({ ...cast.header, state: row.state }), ...cast.events.map((e) => JSON.stringify(e))].join('\n') + '\n');
-      for (let off = 0; off < text.length && !call.cancelled; off += CHUNK) {
-        if (!call.write({ data: text.subarray(off, off + CHUNK) })) await new Promise((r) => call.once('drain', r));
+      // Streamed a chunk at a time (recording/cast-stream.ts); the header gains the row's state.
+      const file = await openCastFile(await resolveRecording(d.recordingsDir, row.path));
+      const text = castText(file, !closedWhole(row));
+      const stream = call as grpc.ServerWritableStream<unknown, unknown>;
+      try {
+        for await (const chunk of withHeader(text, (h) => ({ ...h, state: row.state }))) {
+          for (let off = 0; off < chunk.length; off += CHUNK) {
+            if (call.cancelled) return;
+            if (!call.write({ data: chunk.subarray(off, off + CHUNK) })) await drained(stream);
+          }
+        }
+      } finally {
+        text.destroy();
       }
     },
   };
   return { unary, stream };
+}
+
+/** Resolves when the stream can take more, or the caller has gone. */
+function drained(call: grpc.ServerWritableStream<unknown, unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      resolve();
+    };
+    call.once('drain', done);
+    call.once('cancelled', done);
+  });
 }
 
 const isGatehouse = (err: unknown, code: string): boolean => err instanceof GatehouseError && err.code === code;

@@ -7,12 +7,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
+import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { GatehouseError } from '../../domain/errors.js';
 import type { EventLog } from '../../events/log.js';
 import type { LiveHub } from '../../recording/live.js';
-import { parseCast, readCastText, resolveRecording } from '../../recording/reader.js';
+import { castText, closedWhole, openCastFile, outlineCast } from '../../recording/cast-stream.js';
+import { resolveRecording } from '../../recording/reader.js';
 import { redactText } from '../../recording/redact.js';
 import type { RecordingRow, Store } from '../../store/ports.js';
 import { killSession } from '../kill.js';
@@ -102,43 +104,54 @@ export function registerWeb(http: HttpServer, d: WebDeps): void {
     }
     if (can(user, 'replay')) {
       const rows = await d.store.listRecordings({ ...f, ...(since !== undefined && { since }), ...(until !== undefined && { until }), ...(text !== '' && { commandText: text }), limit: 200 });
-      body.recorded = await Promise.all(
-        rows.map(async (r) => {
-          const commands = await d.store.listCommands(r.sessionId);
-          const needle = text.toLowerCase();
-          return recordingJson(r, commands.length, text === '' ? [] : commands.filter((c) => c.command.toLowerCase().includes(needle)), show);
-        }),
+      const summary = await d.store.summarizeCommands(
+        rows.map((r) => r.sessionId),
+        text === '' ? undefined : text,
       );
+      // A search matches commands as they are shown, redacted: a guessed secret finds nothing (the
+      // index holds command lines redacted; this also covers rows written before it did).
+      const needle = text.toLowerCase();
+      body.recorded = rows.flatMap((r) => {
+        const s = summary.get(r.sessionId);
+        const matches = (s?.matches ?? []).filter((c) => show(c.command).toLowerCase().includes(needle));
+        return text !== '' && matches.length === 0 ? [] : [recordingJson(r, s?.count ?? 0, matches, show)];
+      });
     }
     sendJson(res, 200, body);
   });
 
+  // Read a chunk at a time (recording/cast-stream.ts): the event loop that serves this also relays sessions.
   http.route('GET', '/api/recordings/:id', async (req, res, p) => {
     d.auth.require(req, 'replay');
     const row = await recording(d.store, p.id ?? '');
-    const cast = parseCast(await readCastText(await resolveRecording(d.recordingsDir, row.path)));
+    const outline = await outlineCast(castText(await openCastFile(await resolveRecording(d.recordingsDir, row.path))));
     const commands = await d.store.listCommands(row.sessionId);
-    const markers = cast.events.filter((e) => e[1] === 'm').map(([time, , label]) => markerJson(time, label));
-    const last = cast.events.at(-1);
     sendJson(res, 200, {
       recording: recordingJson(row, commands.length, []),
-      cols: cast.header.width,
-      rows: cast.header.height,
-      duration: last === undefined ? 0 : last[0],
-      torn: cast.torn,
-      markers,
+      cols: outline.header.width,
+      rows: outline.header.height,
+      duration: outline.duration,
+      torn: outline.torn,
+      markers: outline.markers.map((m) => markerJson(m.time, m.label)),
       commands: commands.map((c) => ({ offset: c.offset, at: new Date(c.at).toISOString(), command: show(c.command), decision: c.decision })),
     });
   });
 
-  // The recording as clean asciicast v2 (gunzipped; a torn last line dropped), for the player.
+  // The recording as asciicast v2 for the player. Closed cleanly: the file as it lies (a .gz with
+  // Content-Encoding: gzip when the client takes it). Otherwise gunzipped, a torn last line dropped.
   http.route('GET', '/api/recordings/:id/cast', async (req, res, p) => {
     d.auth.require(req, 'replay');
     const row = await recording(d.store, p.id ?? '');
-    const cast = parseCast(await readCastText(await resolveRecording(d.recordingsDir, row.path)));
-    const text = [JSON.stringify(cast.header), ...cast.events.map((e) => JSON.stringify(e))].join('\n') + '\n';
-    res.writeHead(200, { 'Content-Type': 'application/x-asciicast; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
-    res.end(text);
+    const file = await openCastFile(await resolveRecording(d.recordingsDir, row.path));
+    const whole = closedWhole(row);
+    const headers = { 'Content-Type': 'application/x-asciicast; charset=utf-8', 'Cache-Control': 'no-store', Vary: 'Accept-Encoding' };
+    if (whole && (!file.gzip || acceptsGzip(req.headers['accept-encoding']))) {
+      res.writeHead(200, { ...headers, 'Content-Length': file.size, ...(file.gzip && { 'Content-Encoding': 'gzip' }) });
+      await quietly(pipeline(file.raw, res));
+    } else {
+      res.writeHead(200, headers);
+      await quietly(pipeline(castText(file, !whole), res));
+    }
   });
 
   http.route('POST', '/api/sessions/:id/kill', async (req, res, p) => {
@@ -163,6 +176,22 @@ function me(user: { name: string; roles: readonly string[] } & Parameters<typeof
 }
 
 const opt = <K extends string>(key: K, v: string | null): Partial<Record<K, string>> => (v !== null && v.trim() !== '' ? ({ [key]: v.trim().slice(0, 64) } as Record<K, string>) : {});
+
+/** A client that leaves mid-download is not a failure of ours. */
+async function quietly(sent: Promise<void>): Promise<void> {
+  await sent.catch((err: unknown) => {
+    if ((err as { code?: unknown }).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw err;
+  });
+}
+
+/** Accept-Encoding names gzip (or `*`) without `q=0`. */
+export function acceptsGzip(header: string | undefined): boolean {
+  return (header ?? '').split(',').some((part) => {
+    const [name = '', ...params] = part.split(';').map((x) => x.trim().toLowerCase());
+    const q = params.find((x) => x.startsWith('q='));
+    return (name === 'gzip' || name === 'x-gzip' || name === '*') && (q === undefined || Number(q.slice(2)) > 0);
+  });
+}
 
 /** `2026-11-25` or an ISO time; a bare date as `until` means the end of that day (UTC). */
 function dateParam(v: string | null, end: boolean): number | undefined {

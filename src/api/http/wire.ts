@@ -9,8 +9,8 @@ export function liveJson(s: Session, here: boolean): Record<string, unknown> {
 }
 
 /**
- * `show` renders a command line from the command index for display: redacted like the recordings
- * (the index itself is the audit record and keeps the line as judged).
+ * `show` renders a command line from the command index for display: redacted like the recordings.
+ * The index is written redacted (gateway/session.ts); this covers rows written before it was.
  */
 export function recordingJson(r: RecordingRow, commands: number, matches: readonly CommandRow[], show: (command: string) => string = (c) => c): Record<string, unknown> {
   return {

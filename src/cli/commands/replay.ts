@@ -42,42 +42,59 @@ export async function replayCommand(args: readonly string[]): Promise<number> {
   const h = cast.header;
   const last = cast.events.at(-1)?.[0] ?? 0;
   process.stderr.write(`gatehouse: replaying ${id}: ${String(h.user)} on ${String(h.target)} (${String(h.incident)}), ${h.width}x${h.height}, ${clock(last)}${cast.torn ? ', interrupted' : ''}; Ctrl-C stops\n`);
-  return play(cast, start, speed, idle);
-}
-
-async function play(cast: Cast, start: number, speed: number, idle: number): Promise<number> {
   const out = process.stdout;
-  const tty = out.isTTY === true;
-  const clean = new TerminalSanitizer();
   let stopped = false;
   const stop = (): void => {
     stopped = true;
   };
   process.once('SIGINT', stop);
   try {
-    let clockAt = start;
-    let pending = '';
-    for (const [time, code, data] of cast.events) {
-      if (stopped) break;
-      if (code !== 'o') continue;
-      if (time > start) {
-        if (pending !== '') {
-          out.write(pending);
-          pending = '';
-        }
-        const wait = Math.min(time - clockAt, idle) / speed;
-        clockAt = time;
-        if (wait > 0.001) await new Promise((r) => setTimeout(r, wait * 1000));
-        if (!out.write(clean.push(data))) await new Promise((r) => out.once('drain', r));
-      } else pending += clean.push(data);
-    }
-    if (pending !== '') out.write(pending);
-    out.write(clean.end());
+    await play(cast, start, speed, idle, {
+      write: (text) => (out.write(text) ? undefined : new Promise((r) => out.once('drain', r))),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      stopped: () => stopped,
+    });
   } finally {
     process.off('SIGINT', stop);
-    if (tty) out.write(TERMINAL_RESET);
+    if (out.isTTY === true) out.write(TERMINAL_RESET);
   }
   return stopped ? 130 : 0;
+}
+
+/** Where play() writes and how it waits: the terminal and real time, or a test's clock. */
+export interface PlayTarget {
+  /** Writes text; a promise when the output wants the caller to wait (backpressure). */
+  write(text: string): Promise<void> | undefined;
+  sleep(ms: number): Promise<void>;
+  /** Ctrl-C: stop before the next event. */
+  stopped(): boolean;
+}
+
+/**
+ * Plays the output events, sanitized: those at or before `start` (seconds) at once, in one write;
+ * each later one after its delay from the one before (from `start` for the first), capped at
+ * `idle` seconds, divided by `speed`.
+ */
+export async function play(cast: Cast, start: number, speed: number, idle: number, to: PlayTarget): Promise<void> {
+  const clean = new TerminalSanitizer();
+  let clockAt = start;
+  let pending = '';
+  for (const [time, code, data] of cast.events) {
+    if (to.stopped()) break;
+    if (code !== 'o') continue;
+    if (time > start) {
+      if (pending !== '') {
+        await to.write(pending);
+        pending = '';
+      }
+      const wait = Math.min(time - clockAt, idle) / speed;
+      clockAt = time;
+      if (wait > 0.001) await to.sleep(wait * 1000);
+      await to.write(clean.push(data));
+    } else pending += clean.push(data);
+  }
+  if (pending !== '') await to.write(pending);
+  await to.write(clean.end());
 }
 
 /** The recording as asciicast text (GetRecording stream). */

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { GatehouseError } from '../../domain/errors.js';
 import type { Grant, Session } from '../../domain/types.js';
 import type { AuditEvent, ChainHead } from '../../events/types.js';
-import type { CommandRow, EventFilter, GrantFilter, RecordingFilter, RecordingRow, Sealer, SessionFilter, Store, UnitOfWork } from '../ports.js';
+import type { CommandRow, CommandSummary, EventFilter, GrantFilter, RecordingFilter, RecordingRow, Sealer, SessionFilter, Store, UnitOfWork } from '../ports.js';
 import * as rows from '../rows.js';
 import { PG_MIGRATIONS } from './schema.js';
 
@@ -210,6 +210,13 @@ class PostgresStore implements Store {
 
   async listCommands(sessionId: string): Promise<CommandRow[]> {
     return (await this.q('SELECT * FROM commands WHERE session_id = $1 ORDER BY at', [sessionId])).map(rows.rowToCommand);
+  }
+
+  async summarizeCommands(sessionIds: readonly string[], text?: string): Promise<Map<string, CommandSummary>> {
+    const ids = [...sessionIds];
+    const counts = await this.q('SELECT session_id, count(*) AS n FROM commands WHERE session_id = ANY($1) GROUP BY session_id', [ids]);
+    const matches = text === undefined ? [] : (await this.q('SELECT * FROM commands WHERE session_id = ANY($1) AND strpos(lower(command), lower($2)) > 0 ORDER BY at', [ids, text])).map(rows.rowToCommand);
+    return rows.commandSummaries(counts, matches);
   }
 
   async readEvents(afterSeq: number, limit: number, f?: EventFilter): Promise<AuditEvent[]> {

@@ -11,7 +11,7 @@ import { GatehouseError } from '../../domain/errors.js';
 import type { Grant, Session } from '../../domain/types.js';
 import { GENESIS } from '../../events/chain.js';
 import type { AuditEvent, ChainHead } from '../../events/types.js';
-import type { CommandRow, EventFilter, GrantFilter, RecordingFilter, RecordingRow, Sealer, SessionFilter, Store, UnitOfWork } from '../ports.js';
+import type { CommandRow, CommandSummary, EventFilter, GrantFilter, RecordingFilter, RecordingRow, Sealer, SessionFilter, Store, UnitOfWork } from '../ports.js';
 import * as rows from '../rows.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
@@ -68,6 +68,9 @@ class SqliteStore implements Store {
       getSession: db.prepare('SELECT * FROM sessions WHERE id = ?'),
       getRecording: db.prepare('SELECT * FROM recordings WHERE session_id = ?'),
       listCommands: db.prepare('SELECT * FROM commands WHERE session_id = ? ORDER BY at, rowid'),
+      // The session ids arrive as one JSON array: one statement for any number of them.
+      countCommands: db.prepare('SELECT session_id, count(*) AS n FROM commands WHERE session_id IN (SELECT value FROM json_each(?)) GROUP BY session_id'),
+      matchCommands: db.prepare('SELECT * FROM commands WHERE session_id IN (SELECT value FROM json_each(?)) AND instr(lower(command), lower(?)) > 0 ORDER BY at, rowid'),
       readEvents: db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       getCursor: db.prepare('SELECT seq FROM sink_cursors WHERE sink = ?'),
       setCursor: db.prepare('INSERT INTO sink_cursors (sink, seq, updated_at) VALUES (?, ?, ?) ON CONFLICT(sink) DO UPDATE SET seq=excluded.seq, updated_at=excluded.updated_at'),
@@ -180,6 +183,13 @@ class SqliteStore implements Store {
 
   async listCommands(sessionId: string): Promise<CommandRow[]> {
     return (this.s.listCommands.all(sessionId) as Row[]).map(rows.rowToCommand);
+  }
+
+  async summarizeCommands(sessionIds: readonly string[], text?: string): Promise<Map<string, CommandSummary>> {
+    const ids = JSON.stringify(sessionIds);
+    const counts = this.s.countCommands.all(ids) as Row[];
+    const matches = text === undefined ? [] : (this.s.matchCommands.all(ids, text) as Row[]).map(rows.rowToCommand);
+    return rows.commandSummaries(counts, matches);
   }
 
   async readEvents(afterSeq: number, limit: number, f?: EventFilter): Promise<AuditEvent[]> {

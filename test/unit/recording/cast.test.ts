@@ -112,13 +112,23 @@ describe('truncated-file recovery', () => {
     }
   });
 
-  it('a file the writer never closed is readable while it grows', async () => {
+  it('a file the writer never closed is readable while it grows, also cut inside its last line', async () => {
     const { w, path } = await open();
     w.output(Buffer.from('first\r\n'));
+    w.marker('between');
+    w.output(Buffer.from('second line\r\n'));
     const h = w.liveHandoff();
     await h.flushed;
-    await truncate(path, h.bytes);
-    expect(out((await readCast(path)).events)).toBe('first\r\n');
+    expect(out((await readCast(path)).events)).toBe('first\r\nsecond line\r\n');
+    // A broker killed mid-write: the last line is cut half-way.
+    const text = await readFile(path);
+    const lastLine = text.lastIndexOf(0x0a, text.length - 2) + 1;
+    await truncate(path, lastLine + Math.floor((text.length - lastLine) / 2));
+    expect((await stat(path)).size).toBeLessThan(h.bytes);
+    const cut = await readCast(path);
+    expect(cut.torn).toBe(true);
+    expect(out(cut.events)).toBe('first\r\n');
+    expect(cut.events.at(-1)?.[1]).toBe('m');
     await w.close();
   });
 });

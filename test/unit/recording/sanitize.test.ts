@@ -4,7 +4,7 @@
  * draws passes through unchanged.
  */
 import { describe, expect, it } from 'vitest';
-import { sanitizeText, TerminalSanitizer } from '../../../src/recording/sanitize.js';
+import { sanitizeText, TERMINAL_RESET, TerminalSanitizer } from '../../../src/recording/sanitize.js';
 
 const STRIPPED: [string, string][] = [
   ['OSC 52 clipboard write (BEL)', '\x1b]52;c;ZWNobyBwd25lZA==\x07'],
@@ -39,6 +39,17 @@ const STRIPPED: [string, string][] = [
   ['SGR mouse + any-event tracking', '\x1b[?1003;1006h'],
   ['focus reporting', '\x1b[?1004h'],
   ['bracketed paste', '\x1b[?2004h'],
+  ['alternate scroll mode', '\x1b[?1007h'],
+  ['xterm modifyOtherKeys', '\x1b[>4;2m'],
+  ['xterm key modifier query', '\x1b[?4m'],
+  ['kitty keyboard push', '\x1b[>1u'],
+  ['kitty keyboard set', '\x1b[=1;1u'],
+  ['kitty keyboard pop', '\x1b[<u'],
+  ['kitty keyboard query', '\x1b[?u'],
+  ['insert mode (IRM)', '\x1b[4h'],
+  ['keyboard lock (KAM)', '\x1b[2h'],
+  ['newline mode (LNM)', '\x1b[20h'],
+  ['local echo (SRM off)', '\x1b[12l'],
   ['DECID', '\x1bZ'],
 ];
 
@@ -53,6 +64,8 @@ const KEPT = [
   '\x1b7\x1b8',
   '\x1b[2 q',
   '\x1b[1;24r',
+  '\x1b[s saved \x1b[u',
+  '\x1b[4l\x1b[12h\x1b[20l',
   '\ttab\bback\x07bell',
 ];
 
@@ -69,6 +82,12 @@ describe('TerminalSanitizer', () => {
 
   it.each(KEPT.map((k) => [JSON.stringify(k), k]))('keeps %s', (_name, text) => {
     expect(sanitizeText(text)).toBe(text);
+  });
+
+  it('the reset after a replay undoes insert mode, modifyOtherKeys and kitty keyboard flags', () => {
+    expect(TERMINAL_RESET).toContain('\x1b[4l');
+    expect(TERMINAL_RESET).toContain('\x1b[>4;0m');
+    expect(TERMINAL_RESET).toContain('\x1b[<u');
   });
 
   it('rewrites an 8-bit CSI that only draws to its 7-bit form', () => {
