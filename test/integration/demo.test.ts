@@ -66,6 +66,12 @@ describe('gatehouse demo', () => {
     expect(denied.code).toBe(126);
     expect(existsSync(`${sandboxDir}/README`)).toBe(true);
 
+    // The same sandbox over AWS SSM Session Manager, through the bundled simulator.
+    const ssmLine = /^ {4}(ssh -i \S+ -o UserKnownHostsFile=\S+ -p \d+ alice:sandbox-ssm@127\.0\.0\.1)$/m.exec(out);
+    expect(ssmLine, out).not.toBeNull();
+    const viaSsm = await run('ssh', ['-F', '/dev/null', '-o', 'BatchMode=yes', ...(ssmLine?.[1] as string).split(' ').slice(1), 'echo hi-over-ssm; pwd'], dir);
+    expect(viaSsm.stdout.replace(/\r/g, '')).toBe(`hi-over-ssm\n${sandboxDir}\n`);
+
     const home = await fetch(web?.[1] as string, { redirect: 'manual' });
     expect(home.status).toBe(302);
     expect(home.headers.get('location')).toBe('/login');

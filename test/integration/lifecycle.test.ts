@@ -23,10 +23,13 @@ describe('sessions end on time', () => {
   it('ends every session of a grant at its expiry and tells the responder', async () => {
     const sshd = await startSshd(files);
     const h = await startHarness(scope, { sshd });
-    const g = await h.grant({ duration: 2_500 });
+    // Long enough for both sessions to be running before it expires on a loaded two-core machine.
+    const g = await h.grant({ duration: 5_000 });
     const a = new PtySsh(scope, h.target('alice', 'alice:web-1'));
     const b = runSsh(scope, h.target('alice', 'alice:web-1'), 'sleep 30');
     await a.waitFor(PROMPT);
+    await until(async () => (await h.events('session.start')).length === 2, 5_000, 'both sessions to start');
+    expect(Date.now()).toBeLessThan(g.expiresAt ?? 0);
     expect(await a.exited).toBe(255);
     expect((await b).code).toBe(255);
     expect(a.output).toContain(`[gatehouse] grant ${g.id} expired at ${new Date(g.expiresAt ?? 0).toISOString()}`);

@@ -2,8 +2,10 @@
  * gatehouse demo: a broker on embedded defaults, with everything a first look needs and nothing
  * to configure — SQLite under data/, a generated host key, a `local` sandbox target (a shell in a
  * PTY, in a fresh temp dir removed when the demo stops), a responder (alice) with a generated SSH
- * key, an approver/watcher (bob), and an approved grant for alice on the sandbox. Prints how to
- * connect, with the ports actually bound (`--ssh-port 0` etc. pick free ones).
+ * key, an approver/watcher (bob), and an approved grant for alice on the sandbox. The same sandbox
+ * is also reachable as `sandbox-ssm`, an AWS SSM target served by the bundled Session Manager
+ * simulator (src/connectors/ssm/simulator), so the SSM path can be tried without an AWS account.
+ * Prints how to connect, with the ports actually bound (`--ssh-port 0` etc. pick free ones).
  *
  * Flags: --dir DIR (where data/ and recordings/ go, default .), --ssh-port (2222), --grpc-port
  * (9090), --http-port (8080). The demo's secrets (alice's key, both API tokens) live in
@@ -18,6 +20,7 @@ import { join, relative, resolve } from 'node:path';
 import { buildConfig } from '../../config/load.js';
 import { generateEd25519 } from '../../domain/keygen.js';
 import { startBroker } from '../../main.js';
+import { DEFAULT_SIM_INSTANCE_ID, startSsmSimulator, type SsmSimulator } from '../../connectors/ssm/simulator/index.js';
 import { isLive } from '../../grants/rules.js';
 import { parse } from '../args.js';
 import { runUntilSignal } from './serve.js';
@@ -45,10 +48,14 @@ export async function demoCommand(args: readonly string[]): Promise<number> {
   const secrets = await ensureSecrets(join(demoDir, 'tokens.json'));
   // A fresh sandbox each run: what a responder does in it (denied or not) never piles up.
   const sandbox = await mkdtemp(join(tmpdir(), 'gatehouse-demo-sandbox-'));
+  let ssm: SsmSimulator | null = null;
   try {
     await ensureSandbox(sandbox);
-    return await runDemo({ base, dataDir, demoDir, sandbox, keyPath, alicePub, secrets, ports: values });
+    // The simulated instance's agent runs the same shell in the same sandbox.
+    ssm = await startSsmSimulator({ instances: [{ instanceId: DEFAULT_SIM_INSTANCE_ID, tags: { env: 'demo' }, cwd: sandbox, env: { PS1: 'ssm-sandbox$ ' } }] });
+    return await runDemo({ base, dataDir, demoDir, sandbox, ssm, keyPath, alicePub, secrets, ports: values });
   } finally {
+    await ssm?.close();
     await rm(sandbox, { recursive: true, force: true });
   }
 }
@@ -58,13 +65,14 @@ interface DemoSetup {
   readonly dataDir: string;
   readonly demoDir: string;
   readonly sandbox: string;
+  readonly ssm: SsmSimulator;
   readonly keyPath: string;
   readonly alicePub: string;
   readonly secrets: DemoSecrets;
   readonly ports: Readonly<Record<string, unknown>>;
 }
 
-async function runDemo({ base, dataDir, demoDir, sandbox, keyPath, alicePub, secrets, ports: values }: DemoSetup): Promise<number> {
+async function runDemo({ base, dataDir, demoDir, sandbox, ssm, keyPath, alicePub, secrets, ports: values }: DemoSetup): Promise<number> {
   const sshPort = Number(values['ssh-port'] ?? 2222);
   const grpcPort = Number(values['grpc-port'] ?? 9090);
   const httpPort = Number(values['http-port'] ?? 8080);
@@ -79,7 +87,12 @@ async function runDemo({ base, dataDir, demoDir, sandbox, keyPath, alicePub, sec
         { name: 'alice', roles: ['responder'], keys: [alicePub], apiTokenSha256: sha256(secrets.aliceToken) },
         { name: 'bob', roles: ['approver', 'watcher', 'auditor'], apiTokenSha256: sha256(secrets.bobToken) },
       ],
-      targets: [{ name: 'sandbox', local: { command: ['bash', '--norc', '--noprofile'], cwd: sandbox, env: { PS1: 'sandbox$ ' } }, labels: { env: 'demo' } }],
+      targets: [
+        { name: 'sandbox', local: { command: ['bash', '--norc', '--noprofile'], cwd: sandbox, env: { PS1: 'sandbox$ ' } }, labels: { env: 'demo' } },
+        { name: 'sandbox-ssm', ssm: { instanceId: DEFAULT_SIM_INSTANCE_ID, region: 'us-east-1', endpoint: ssm.endpoint }, labels: { env: 'demo' } },
+      ],
+      // The simulator checks the SigV4 shape, not the secret: these open nothing on AWS.
+      ssm: { credentials: { accessKeyId: 'AKIDGATEHOUSEDEMO', secretAccessKey: 'demo-not-a-secret' } },
       templates: [{ name: 'demo-diagnose', approvals: 1, maxDuration: '8h', targets: ['env=demo'], commands: DEMO_RULES }],
       sinks: [{ file: { path: 'data/events.jsonl' } }],
     },
@@ -88,9 +101,9 @@ async function runDemo({ base, dataDir, demoDir, sandbox, keyPath, alicePub, sec
   const broker = await startBroker(config);
   const now = Date.now();
   const grants = await broker.grants.list('bob', { user: 'alice' });
-  let grant = grants.find((g) => g.targets.includes('sandbox') && isLive(g, now));
+  let grant = grants.find((g) => g.targets.includes('sandbox') && g.targets.includes('sandbox-ssm') && isLive(g, now));
   if (grant === undefined) {
-    const requested = await broker.grants.request('alice', { user: 'alice', targets: ['sandbox'], incident: 'DEMO-1', durationMs: 8 * 3_600_000, reason: 'Gatehouse demo: look around the sandbox' });
+    const requested = await broker.grants.request('alice', { user: 'alice', targets: ['sandbox', 'sandbox-ssm'], incident: 'DEMO-1', durationMs: 8 * 3_600_000, reason: 'Gatehouse demo: look around the sandbox' });
     grant = await broker.grants.approve('bob', requested.id);
   }
   const knownHosts = join(demoDir, 'known_hosts');
@@ -101,10 +114,12 @@ async function runDemo({ base, dataDir, demoDir, sandbox, keyPath, alicePub, sec
       '',
       'Gatehouse demo is running (Ctrl-C to stop).',
       '',
-      `  grant:    ${grant.id} for alice on sandbox, incident DEMO-1, expires ${new Date(grant.expiresAt ?? 0).toISOString()}`,
+      `  grant:    ${grant.id} for alice on sandbox and sandbox-ssm, incident DEMO-1, expires ${new Date(grant.expiresAt ?? 0).toISOString()}`,
       '',
       '  connect as the responder:',
       `    ssh -i ${rel(keyPath)} -o UserKnownHostsFile=${rel(knownHosts)} -p ${broker.ports.ssh} alice:sandbox@127.0.0.1`,
+      '  or to the same sandbox over AWS SSM Session Manager (the bundled simulator):',
+      `    ssh -i ${rel(keyPath)} -o UserKnownHostsFile=${rel(knownHosts)} -p ${broker.ports.ssh} alice:sandbox-ssm@127.0.0.1`,
       '',
       '  act as security (bob: approver, watcher, auditor) from another terminal:',
       `    export GATEHOUSE_SERVER=127.0.0.1:${broker.ports.grpc} GATEHOUSE_TOKEN=${secrets.bobToken}`,

@@ -37,6 +37,7 @@ export interface SimAgentConfig {
   readonly command: string | undefined;
   readonly shell: readonly string[];
   readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string | null;
   readonly kmsKeyId: string | undefined;
   readonly kms: FakeKms;
   readonly requireChallengeResponse: boolean;
@@ -210,9 +211,10 @@ export class SimAgent {
     };
     const sessionType = DOCUMENT_SESSION_TYPES[this.c.documentName];
     const command = this.c.command ?? '';
-    if (sessionType === 'NonInteractiveCommands') this.proc = spawnPipes(['/bin/sh', '-c', command], env, tmpdir(), events);
-    else if (sessionType === 'InteractiveCommands') this.proc = spawnPty(['/bin/sh', '-c', command], env, tmpdir(), START_COLS, START_ROWS, events);
-    else this.proc = spawnPty(this.c.shell, env, tmpdir(), START_COLS, START_ROWS, events);
+    const cwd = this.c.cwd ?? tmpdir();
+    if (sessionType === 'NonInteractiveCommands') this.proc = spawnPipes(['/bin/sh', '-c', command], env, cwd, events);
+    else if (sessionType === 'InteractiveCommands') this.proc = spawnPty(['/bin/sh', '-c', command], env, cwd, START_COLS, START_ROWS, events);
+    else this.proc = spawnPty(this.c.shell, env, cwd, START_COLS, START_ROWS, events);
     if (this.c.handlerReadyDelayMs <= 0) this.handlerReady = true;
     else setTimeout(() => { this.handlerReady = true; }, this.c.handlerReadyDelayMs).unref();
   }

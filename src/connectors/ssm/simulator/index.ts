@@ -94,6 +94,7 @@ export async function startSsmSimulator(options: SsmSimulatorOptions = {}): Prom
         command: parameters['command']?.join(' '),
         shell: instance.shell,
         env: instance.env,
+        cwd: instance.cwd,
         kmsKeyId: options.kmsKeyId,
         kms,
         requireChallengeResponse: options.requireKmsChallengeResponse ?? false,

@@ -23,6 +23,8 @@ export interface SimInstanceSpec {
   readonly shell?: readonly string[];
   /** Extra environment for the shell or command (PS1 defaults to "$ "). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The working directory of the shell or command. Default the system's temp directory. */
+  readonly cwd?: string;
 }
 
 /** A mutable inventory record: tests flip pingStatus or tags mid-run. */
@@ -36,6 +38,7 @@ export interface SimInstance {
   tags: Record<string, string>;
   shell: readonly string[];
   env: Readonly<Record<string, string>>;
+  cwd: string | null;
 }
 
 export function toInstance(spec: SimInstanceSpec): SimInstance {
@@ -49,6 +52,7 @@ export function toInstance(spec: SimInstanceSpec): SimInstance {
     tags: { ...spec.tags },
     shell: spec.shell ?? ['/bin/bash', '--norc', '--noprofile'],
     env: spec.env ?? {},
+    cwd: spec.cwd ?? null,
   };
 }
 
