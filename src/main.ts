@@ -217,6 +217,14 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
       log,
       onAuthenticated: () => {},
       countLive: async (grantId) => (await store.listSessions({ live: true, grantId })).length,
+      superviseForward(forward) {
+        const unwatch = watchdog.watch(forward);
+        const release = registry.hold(forward);
+        return () => {
+          unwatch();
+          release();
+        };
+      },
       guard: createExecGuard({ events, reviews, rules: rulesFor }),
       createSession(spec, channel, connector, onEnded) {
         const session = new LiveSession(spec, channel, {
@@ -225,7 +233,7 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
           clock,
           log,
           brokerId: config.brokerId,
-          attachInspection: createInspection({ rules: rulesFor, reviews, events, log }),
+          attachInspection: createInspection({ rules: rulesFor, reviews, events, log, flagForReview: (id, ev) => grants.flagForReview(id, ev) }),
           openRecording: async (s, onError) => {
             const path = recordingPath(s.id, clock.now());
             const writer = await RemoteRecording.open(

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseDestination } from '../domain/destination.js';
 import { ROLES } from '../domain/types.js';
 import { notifySchema, sinkSchema, ticketsSchema } from './delivery-schema.js';
 import { duration, hostPort } from './primitives.js';
@@ -122,6 +123,16 @@ const anomalySchema = z.strictObject({
   outsideNetworks: z.strictObject({ action }).nullable().default(ANOMALY_DEFAULTS.outsideNetworks),
 });
 
+/** A local-forwarding destination, stored in its canonical form (src/domain/destination.ts). */
+const forwardDestination = z.string().transform((value, ctx) => {
+  const key = parseDestination(value);
+  if (key === null) {
+    ctx.addIssue({ code: 'custom', message: `expected host:port (a host name, an IPv4 address or [IPv6], and a port 1-65535), got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return key;
+});
+
 export const templateSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/),
   /** Distinct approvers needed; never the requester. 0 only makes sense for sandboxes. */
@@ -135,10 +146,14 @@ export const templateSchema = z.strictObject({
   /** strict: a session that cannot be recorded is ended. Default: recordings.mode. */
   recording: z.enum(['strict', 'best-effort']).optional(),
   /**
-   * SSH features beyond shell and exec. `subsystems` lists subsystems (e.g. sftp) passed through
-   * to ssh targets. Port, agent and X11 forwarding are always refused by the broker (README).
+   * SSH features beyond shell and exec, for ssh targets only. `subsystems` lists subsystems (e.g.
+   * sftp) passed through. `local` lists the exact `host:port` destinations (host name, IPv4, or
+   * [IPv6]; as the target sees them) a client may reach with local port forwarding (`ssh -L`);
+   * default none. Agent, X11 and remote (-R) forwarding are always refused by the broker (README).
    */
-  forwarding: z.strictObject({ subsystems: z.array(z.string().regex(/^[a-z][a-z0-9@._-]{0,63}$/)).default([]) }).default({ subsystems: [] }),
+  forwarding: z
+    .strictObject({ subsystems: z.array(z.string().regex(/^[a-z][a-z0-9@._-]{0,63}$/)).default([]), local: z.array(forwardDestination).max(256).default([]) })
+    .default({ subsystems: [], local: [] }),
   /** Install OSC 133 shell integration in bash/zsh at session start. */
   shellIntegration: z.boolean().default(false),
   /** Inspect interactive input (hold Enter, judge the line). Turning it off still records. */

@@ -10,6 +10,7 @@
  *   - client → target: `upstream.write()` returns false when its buffer is full; the connector then
  *     calls `sink.drain()` once it has room again.
  */
+import type { Duplex } from 'node:stream';
 import type { Target } from '../domain/types.js';
 
 export interface PtySpec {
@@ -72,6 +73,20 @@ export interface Upstream {
   close(reason: string): Promise<void>;
 }
 
+/**
+ * One authenticated upstream connection that opens TCP streams from the target to a destination
+ * (local port forwarding, RFC 4254 §7.2). The gateway decides which destinations are allowed;
+ * the tunnel only carries them.
+ */
+export interface Tunnel {
+  /** A byte stream to `host:port` as the target resolves it. Rejects with GH_ERR_UPSTREAM_CONNECT. */
+  forward(host: string, port: number): Promise<Duplex>;
+  /** False once the connection is gone (a new tunnel must be opened). */
+  readonly usable: boolean;
+  /** Closes the connection and every stream on it. Idempotent. */
+  close(): void;
+}
+
 export interface Connector {
   readonly kind: Target['kind'];
   /**
@@ -79,4 +94,9 @@ export interface Connector {
    * GH_ERR_HOST_KEY_MISMATCH, GH_ERR_UPSTREAM_AUTH, GH_ERR_SSM, GH_ERR_INVENTORY) on failure.
    */
   open(request: OpenRequest, sink: UpstreamSink): Promise<Upstream>;
+  /**
+   * Connect for port forwarding, with the same checks as `open` (pinned host key, the target's
+   * key). Only connectors that can open a TCP stream from the target implement it (ssh).
+   */
+  tunnel?(target: Target, signal: AbortSignal): Promise<Tunnel>;
 }

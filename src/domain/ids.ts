@@ -4,9 +4,10 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower 
 
 /**
  * Short, typeable, sortable-enough ids: a prefix, the creation time in base32, and 60 random bits.
- * `g-` grants, `s-` sessions. Long enough to be unguessable, short enough to read over a call.
+ * `g-` grants, `s-` sessions, `f-` forwarded TCP streams (`ssh -L`). Long enough to be
+ * unguessable, short enough to read over a call.
  */
-export function newId(prefix: 'g' | 's' | 'r'): string {
+export function newId(prefix: 'g' | 's' | 'r' | 'f'): string {
   let r = randomBytes(8).readBigUInt64BE();
   let rand = '';
   for (let i = 0; i < 12; i++) {

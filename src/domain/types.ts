@@ -80,8 +80,13 @@ export interface Template {
   readonly targets: readonly string[];
   readonly commands: CommandRules;
   readonly recording: RecordingMode;
-  /** Subsystems (sftp, ...) passed through to ssh targets; port/agent/X11 forwarding is always refused. */
-  readonly allowForwarding: { readonly subsystems: readonly string[] };
+  /**
+   * SSH features beyond shell and exec, ssh targets only. `subsystems`: subsystems (sftp, ...)
+   * passed through. `local`: destinations (`host:port`, canonical: see domain/destination.ts) a
+   * client may reach with local port forwarding (`ssh -L`). Agent, X11 and remote (-R) forwarding
+   * are always refused.
+   */
+  readonly allowForwarding: { readonly subsystems: readonly string[]; readonly local: readonly string[] };
   readonly shellIntegration: boolean;
   readonly inspect: boolean;
   /** A command held for review is denied after this long without a watcher's decision. */

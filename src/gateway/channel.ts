@@ -1,7 +1,8 @@
 /**
  * Session-channel requests (RFC 4254 §6): collect pty and env, then start exactly one of shell,
- * exec or subsystem. Agent and X11 forwarding are refused; subsystems only where the template lists
- * them, and only to ssh targets. Sizes from the client are clamped, never trusted.
+ * exec or subsystem. Agent and X11 forwarding are always refused; subsystems only where the
+ * template lists them, and only to ssh targets (local port forwarding: forward.ts). Sizes from the
+ * client are clamped, never trusted.
  */
 import type { AcceptConnection, PseudoTtyInfo, RejectConnection, ServerChannel, Session as SshSession } from 'ssh2';
 import type { PtySpec } from '../connectors/types.js';
@@ -88,6 +89,8 @@ export function handleSessionChannel(accept: AcceptConnection<SshSession>, ctx: 
     if (refusal === null || typeof refusal === 'string') decide(refusal);
     else void refusal.then(decide);
   });
+  // Never allowed, whatever the template says: agent forwarding would hand the target the
+  // responder's keys, X11 would expose the responder's display to the target.
   session.on('auth-agent', (_a, rejectReq) => {
     ctx.refused('GH_ERR_CHANNEL_REFUSED', 'agent forwarding is not supported through the broker');
     rejectReq?.();

@@ -1,18 +1,21 @@
 /**
  * One inbound SSH connection: authenticate the user by public key, resolve the route
- * (USER:TARGET[:GRANT]) to a grant, and turn each session channel into a LiveSession. Everything a
- * client sends is untrusted; every refusal is one printable line and one `session.refused` event.
+ * (USER:TARGET[:GRANT]) to a grant, and turn each session channel into a LiveSession and each
+ * allowed direct-tcpip channel (`ssh -L`) into a Forward. Everything a client sends is untrusted;
+ * every refusal is one printable line and one `session.refused` event.
  */
-import type { AuthContext, Connection, ServerChannel } from 'ssh2';
+import type { AcceptConnection, AuthContext, Connection, RejectConnection, ServerChannel, TcpipRequestInfo } from 'ssh2';
 import ssh2 from 'ssh2';
 
 import { asGatehouseError, type ErrorCode, type GatehouseError } from '../domain/errors.js';
+import { destinationKey } from '../domain/destination.js';
 import { newId } from '../domain/ids.js';
 import type { EndReason, Target, Template } from '../domain/types.js';
 import { networkMatcher } from '../grants/networks.js';
 import { effectiveState, findCoveringGrant, type Coverage } from '../grants/rules.js';
 import { keyId } from '../grants/directory.js';
 import { handleSessionChannel, type ChannelHandle, type StartRequest } from './channel.js';
+import { ACCESS_ENDED, ConnectionForwards, forwardRefusal, shownDestination } from './forward.js';
 import type { GatewayServices } from './services.js';
 import { LiveSession, refuseChannel, type SessionSpec } from './session.js';
 import { parseRoute, sanitizeForLog, type Route } from './username.js';
@@ -21,6 +24,8 @@ const { utils } = ssh2;
 
 /** Concurrent session channels per connection, like sshd's MaxSessions (default 10). */
 const MAX_CHANNELS = 10;
+/** Concurrent forwarded TCP streams (`ssh -L`) per connection. */
+const MAX_FORWARDS = 64;
 const IDLE_DISCONNECT_MS = 500;
 const MAX_MFA_ATTEMPTS = 3;
 
@@ -35,6 +40,7 @@ export class ConnectionContext {
   private coverage: Promise<Coverage> | null = null;
   private resolved: Coverage | null = null;
   private readonly sessions = new Set<LiveSession>();
+  private forwards: ConnectionForwards | null = null;
   private channels = 0;
   private refusedRouteLogged = false;
   log: GatewayServices['log'];
@@ -57,11 +63,20 @@ export class ConnectionContext {
       this.channels++;
       handleSessionChannel(accept, this, (channel, req) => this.startSession(channel, req), () => this.channels--);
     });
-    client.on('tcpip', (_accept, reject) => {
-      this.refused('GH_ERR_CHANNEL_REFUSED', 'port forwarding is not allowed through the broker');
-      reject();
+    client.on('tcpip', (accept, reject, info) => {
+      if (!this.authenticated) return reject();
+      void this.startForward(accept, reject, info).catch((err: unknown) => {
+        this.log.error({ err }, 'forward start failed');
+        try {
+          reject();
+        } catch {
+          // answered already, or the client is gone
+        }
+      });
     });
     client.on('openssh.streamlocal', (_accept, reject) => reject());
+    // Remote forwarding (-R) would open a listener on the target side that feeds connections back
+    // through the broker to the responder's machine: never allowed.
     client.on('request', (_accept, reject, name) => {
       if (name === 'tcpip-forward') this.refused('GH_ERR_CHANNEL_REFUSED', 'remote port forwarding is not allowed through the broker');
       reject?.();
@@ -69,6 +84,7 @@ export class ConnectionContext {
     client.on('error', (err) => this.log.debug({ err: err.message }, 'ssh connection error'));
     client.on('close', () => {
       for (const s of this.sessions) void s.end('client-closed');
+      this.forwards?.close();
     });
   }
 
@@ -233,7 +249,7 @@ export class ConnectionContext {
       const spec: SessionSpec = { id: newId('s'), grant: cov.grant, template, target, source: this.source, kind: req.kind, command: req.command, subsystem: req.subsystem, pty: req.pty, env: req.env, decision: null };
       const verdict = this.svc.guard ? await this.svc.guard(spec, channel) : { proceed: true as const, decision: null };
       if (!verdict.proceed) return;
-      session = this.svc.createSession({ ...spec, decision: verdict.decision }, channel, connector, (s, reason) => this.sessionEnded(s, reason !== 'exit' && reason !== 'client-closed'));
+      session = this.svc.createSession({ ...spec, decision: verdict.decision }, channel, connector, (s, reason) => this.sessionEnded(s, reason));
       this.sessions.add(session);
       if (!(await this.stillCovered(session, channel))) return;
       await session.start();
@@ -255,17 +271,8 @@ export class ConnectionContext {
    * grant no longer covers it. False when the session must not start.
    */
   private async stillCovered(session: LiveSession, channel: ServerChannel): Promise<boolean> {
-    const route = this.route as Route;
     const pty = session.spec.pty !== undefined;
-    let refusal: { reason: EndReason; message: string } | null;
-    try {
-      const grant = await this.svc.grants.get('gatehouse', session.grantId);
-      const now = this.svc.clock.now();
-      const cov = findCoveringGrant([grant], route.user, route.target, now, grant.id);
-      refusal = cov.ok ? null : { reason: effectiveState(grant, now) === 'expired' ? 'expired' : 'revoked', message: cov.message };
-    } catch (err) {
-      refusal = { reason: 'store-lost', message: `the grant could not be checked again (${asGatehouseError(err).message})` };
-    }
+    const refusal = await this.coverageLost(session.grantId);
     if (refusal === null && session.isLive) return true;
     // Ended meanwhile (by the watchdog, or the client left): the responder still gets a line.
     const message = refusal?.message ?? 'the session was ended while it was starting';
@@ -274,22 +281,82 @@ export class ConnectionContext {
     return false;
   }
 
+  /** Reads the grant again: why it no longer covers this route, or null while it does. */
+  private async coverageLost(grantId: string): Promise<{ reason: EndReason; message: string } | null> {
+    const route = this.route as Route;
+    try {
+      const grant = await this.svc.grants.get('gatehouse', grantId);
+      const now = this.svc.clock.now();
+      const cov = findCoveringGrant([grant], route.user, route.target, now, grant.id);
+      return cov.ok ? null : { reason: effectiveState(grant, now) === 'expired' ? 'expired' : 'revoked', message: cov.message };
+    } catch (err) {
+      return { reason: 'store-lost', message: `the grant could not be checked again (${asGatehouseError(err).message})` };
+    }
+  }
+
+  /**
+   * A direct-tcpip channel (`ssh -L`): allowed only to a destination the grant's template lists,
+   * on an ssh target, from the template's source networks; then supervised like a session.
+   */
+  private async startForward(accept: AcceptConnection<ServerChannel>, reject: RejectConnection, info: TcpipRequestInfo): Promise<void> {
+    const route = this.route as Route;
+    const refuse = (code: ErrorCode, message: string, grantId: string | null = null): void => {
+      reject();
+      this.refused(code, message, grantId);
+    };
+    const cov = await this.resolve();
+    if (!cov.ok) return refuse('GH_ERR_NO_GRANT', `port forwarding to ${shownDestination(info.destIP, info.destPort)} refused: ${cov.message}`, cov.grantId);
+    const template = this.svc.grants.template(cov.grant.template);
+    const target = this.svc.targets.get(route.target) as Target;
+    if (template === undefined) return refuse('GH_ERR_UNKNOWN_TEMPLATE', `template ${cov.grant.template} is not configured`, cov.grant.id);
+    const unfit = forwardRefusal(template, target, info.destIP, info.destPort) ?? this.sourceRefusal(template);
+    if (unfit !== null) return refuse(unfit.code, unfit.message, cov.grant.id);
+    const connector = this.svc.connectors[target.kind];
+    const tunnel = connector?.tunnel;
+    const supervise = this.svc.superviseForward;
+    if (connector === undefined || tunnel === undefined || supervise === undefined) return refuse('GH_ERR_CHANNEL_REFUSED', `port forwarding is not available on this broker for ${target.kind} targets`, cov.grant.id);
+    // Checked right before create (no await between): concurrent opens cannot overshoot the cap.
+    if ((this.forwards?.size ?? 0) >= MAX_FORWARDS) return refuse('GH_ERR_CHANNEL_REFUSED', `more than ${MAX_FORWARDS} forwarded connections at once on one connection`, cov.grant.id);
+    this.forwards ??= new ConnectionForwards({ tunnel: tunnel.bind(connector) }, target);
+    const spec = { id: newId('f'), grant: cov.grant, target, host: info.destIP, port: info.destPort, destination: destinationKey(info.destIP, info.destPort) as string, source: this.source };
+    const forward = this.forwards.create(spec, { events: this.svc.events, clock: this.svc.clock, log: this.log.child({ forwardId: spec.id, grantId: cov.grant.id }), supervise }, (reason) => {
+      if (ACCESS_ENDED.has(reason)) this.endIfIdle(); // the access is over: disconnect once idle
+    });
+    // Supervised from here on; a revoke that came while resolving is only in the store.
+    const lost = await this.coverageLost(cov.grant.id);
+    if (lost !== null) {
+      reject();
+      await forward.end(lost.reason, lost.message);
+      return;
+    }
+    await forward.start(accept, reject);
+  }
+
+  /** The template's limit on where from: null when the connection's source is allowed. */
+  private sourceRefusal(template: Template): { code: ErrorCode; message: string } | null {
+    const ip = this.source.slice(0, this.source.lastIndexOf(':'));
+    if (networkMatcher(template.sourceNetworks)(ip)) return null;
+    return { code: 'GH_ERR_SOURCE_NETWORK', message: `connections from ${ip} are outside the networks template ${template.name} allows (${template.sourceNetworks.join(', ')})` };
+  }
+
   /** The template's limits on where from and how many: null when the session may start. */
   private async admit(template: Template, grantId: string): Promise<{ code: ErrorCode; message: string } | null> {
-    const ip = this.source.slice(0, this.source.lastIndexOf(':'));
-    if (!networkMatcher(template.sourceNetworks)(ip)) {
-      return { code: 'GH_ERR_SOURCE_NETWORK', message: `connections from ${ip} are outside the networks template ${template.name} allows (${template.sourceNetworks.join(', ')})` };
-    }
+    const outside = this.sourceRefusal(template);
+    if (outside !== null) return outside;
     if (template.maxSessions !== null && (await this.svc.countLive(grantId)) >= template.maxSessions) {
       return { code: 'GH_ERR_SESSION_LIMIT', message: `grant ${grantId} already has its maximum of ${template.maxSessions} concurrent session(s)` };
     }
     return null;
   }
 
-  /** Called by the session when it has ended. */
-  sessionEnded(session: LiveSession, brokerEnded: boolean): void {
+  /**
+   * Called by the session when it has ended. A kill (by a watcher or an anomaly detector) is aimed
+   * at the responder's access, so the forwards this connection carries end with it.
+   */
+  sessionEnded(session: LiveSession, reason: EndReason): void {
     this.sessions.delete(session);
-    if (brokerEnded) this.endIfIdle();
+    if (reason === 'killed' || reason === 'anomaly') void this.forwards?.endAll(reason, `a session on the same connection was ended (${reason})`);
+    if (reason !== 'exit' && reason !== 'client-closed') this.endIfIdle();
   }
 
   /**
@@ -298,9 +365,10 @@ export class ConnectionContext {
    * itself when its last channel closes, so this only catches the rest.
    */
   private endIfIdle(): void {
-    if (this.sessions.size > 0) return;
+    const idle = (): boolean => this.sessions.size === 0 && (this.forwards?.size ?? 0) === 0;
+    if (!idle()) return;
     setTimeout(() => {
-      if (this.sessions.size === 0) this.client.end();
+      if (idle()) this.client.end();
     }, IDLE_DISCONNECT_MS).unref();
   }
 

@@ -7,6 +7,7 @@ import type { EndReason, Target, TargetKind } from '../domain/types.js';
 import type { EventLog } from '../events/log.js';
 import type { Directory } from '../grants/directory.js';
 import type { GrantService } from '../grants/service.js';
+import type { Watched } from '../monitor/watchdog.js';
 import type { ConnectionContext } from './connection.js';
 import type { GuardResult } from './guard.js';
 import type { LiveSession, SessionSpec } from './session.js';
@@ -29,4 +30,10 @@ export interface GatewayServices {
   onAuthenticated(conn: ConnectionContext): void;
   /** Live sessions on a grant, across brokers (for `maxSessions`). */
   countLive(grantId: string): Promise<number>;
+  /**
+   * Puts a forwarded TCP stream (`ssh -L`) under the supervision sessions have: the watchdog
+   * (grant deadline, revocation) and the registry (shutdown, store loss). Returns the release.
+   * Without it the broker refuses port forwarding (fail closed).
+   */
+  readonly superviseForward?: (forward: Watched) => () => void;
 }

@@ -75,7 +75,7 @@ describe('buildConfig defaults', () => {
       targets: ['sandbox'],
       commands: { allow: [], deny: [], review: [] },
       recording: 'strict',
-      allowForwarding: { subsystems: [] },
+      allowForwarding: { subsystems: [], local: [] },
       shellIntegration: false,
       inspect: true,
       reviewTimeoutMs: 300_000,

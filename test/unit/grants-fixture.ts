@@ -47,7 +47,7 @@ const template = (name: string, approvals: number, maxDurationMs: number, target
   targets,
   commands: { allow: ['ls *'], deny: [], review: [] },
   recording: 'strict',
-  allowForwarding: { subsystems: [] },
+  allowForwarding: { subsystems: [], local: [] },
   shellIntegration: false,
   inspect: true,
   reviewTimeoutMs: 300_000,

@@ -5,11 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import ssh2, { type ClientChannel, type ConnectConfig } from 'ssh2';
 
 import { GatehouseError } from '../../domain/errors.js';
-import type { SshTargetSpec } from '../../domain/types.js';
-import type { Connector, OpenRequest, Upstream, UpstreamSink } from '../types.js';
+import type { SshTargetSpec, Target } from '../../domain/types.js';
+import type { Connector, OpenRequest, Tunnel, Upstream, UpstreamSink } from '../types.js';
 
 const { Client, utils } = ssh2;
 type Client = InstanceType<typeof Client>;
@@ -38,38 +39,7 @@ export function createSshConnector(opts: SshConnectorOptions = {}): Connector {
   return {
     kind: 'ssh',
     async open(req: OpenRequest, sink: UpstreamSink): Promise<Upstream> {
-      const spec = req.target.ssh;
-      if (spec === undefined) throw new GatehouseError('GH_ERR_UPSTREAM_CONNECT', `target ${req.target.name} is not an ssh target`);
-      const expected = pinnedKey(spec);
-      let privateKey: Buffer;
-      try {
-        privateKey = await readFile(spec.privateKeyFile);
-      } catch (err) {
-        throw new GatehouseError('GH_ERR_UPSTREAM_AUTH', `cannot read the key for ${req.target.name}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-      }
-      const client = new Client();
-      let presented: Buffer | null = null;
-      const config: ConnectConfig = {
-        host: spec.host,
-        port: spec.port,
-        username: spec.user,
-        privateKey,
-        readyTimeout: opts.readyTimeoutMs ?? 15_000,
-        keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,
-        keepaliveCountMax: 3,
-        hostVerifier: (key: Buffer) => {
-          presented = key;
-          return key.equals(expected);
-        },
-      };
-      await connect(client, config, req.signal, () =>
-        presented !== null && !presented.equals(expected)
-          ? new GatehouseError('GH_ERR_HOST_KEY_MISMATCH', `host key mismatch for ${req.target.name} (${spec.host}:${spec.port}): expected ${fingerprint(expected)}, got ${fingerprint(presented)}; refusing to connect`, {
-              expected: fingerprint(expected),
-              presented: fingerprint(presented),
-            })
-          : null,
-      );
+      const client = await connectTarget(req.target, req.signal, opts);
       let channel: ClientChannel;
       try {
         channel = await openChannel(client, req);
@@ -78,6 +48,86 @@ export function createSshConnector(opts: SshConnectorOptions = {}): Connector {
         throw err;
       }
       return wire(client, channel, sink);
+    },
+    async tunnel(target: Target, signal: AbortSignal): Promise<Tunnel> {
+      return tunnelOver(await connectTarget(target, signal, opts));
+    },
+  };
+}
+
+/**
+ * An authenticated ssh2 Client to the target: its private key, and its host key pinned from the
+ * inventory. Every upstream connection (sessions and forwarding tunnels) comes from here.
+ */
+async function connectTarget(target: Target, signal: AbortSignal, opts: SshConnectorOptions): Promise<Client> {
+  const spec = target.ssh;
+  if (spec === undefined) throw new GatehouseError('GH_ERR_UPSTREAM_CONNECT', `target ${target.name} is not an ssh target`);
+  const expected = pinnedKey(spec);
+  let privateKey: Buffer;
+  try {
+    privateKey = await readFile(spec.privateKeyFile);
+  } catch (err) {
+    throw new GatehouseError('GH_ERR_UPSTREAM_AUTH', `cannot read the key for ${target.name}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  const client = new Client();
+  let presented: Buffer | null = null;
+  const config: ConnectConfig = {
+    host: spec.host,
+    port: spec.port,
+    username: spec.user,
+    privateKey,
+    readyTimeout: opts.readyTimeoutMs ?? 15_000,
+    keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,
+    keepaliveCountMax: 3,
+    hostVerifier: (key: Buffer) => {
+      presented = key;
+      return key.equals(expected);
+    },
+  };
+  await connect(client, config, signal, () =>
+    presented !== null && !presented.equals(expected)
+      ? new GatehouseError('GH_ERR_HOST_KEY_MISMATCH', `host key mismatch for ${target.name} (${spec.host}:${spec.port}): expected ${fingerprint(expected)}, got ${fingerprint(presented)}; refusing to connect`, {
+          expected: fingerprint(expected),
+          presented: fingerprint(presented),
+        })
+      : null,
+  );
+  return client;
+}
+
+/** Local port forwarding over one client: each `forward` is a direct-tcpip channel. */
+function tunnelOver(client: Client): Tunnel {
+  let usable = true;
+  let closed = false;
+  const gone = (): void => {
+    usable = false;
+  };
+  client.on('close', gone);
+  client.on('error', gone);
+  return {
+    get usable() {
+      return usable;
+    },
+    forward: (host, port) =>
+      new Promise<Duplex>((resolve, reject) => {
+        if (!usable) return reject(new GatehouseError('GH_ERR_UPSTREAM_CONNECT', 'the connection to the target is gone'));
+        try {
+          // The originator address is the broker's business, not the client's claim: 127.0.0.1:0.
+          client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => {
+            if (err) reject(new GatehouseError('GH_ERR_UPSTREAM_CONNECT', `the target could not open ${host}:${port}: ${err.message}`));
+            else resolve(ch);
+          });
+        } catch (err) {
+          gone();
+          reject(new GatehouseError('GH_ERR_UPSTREAM_CONNECT', `the connection to the target is gone: ${(err as Error).message}`));
+        }
+      }),
+    close() {
+      if (closed) return;
+      closed = true;
+      gone();
+      client.end();
+      setTimeout(() => client.destroy(), CLOSE_GRACE_MS).unref();
     },
   };
 }

@@ -43,6 +43,8 @@ const EXPECTED: Record<EventType, [number, number]> = {
   'session.end': [4007, 2],
   'session.killed': [4007, 3],
   'session.refused': [3002, 1],
+  'session.forward_opened': [4007, 1],
+  'session.forward_closed': [4007, 2],
   'upstream.host_key_mismatch': [4007, 5],
   'command.allowed': [1007, 1],
   'command.denied': [1007, 1],

@@ -37,7 +37,8 @@ export interface SimAgentConfig {
   readonly command: string | undefined;
   readonly shell: readonly string[];
   readonly env: Readonly<Record<string, string>>;
-  readonly cwd: string | null;
+  /** Where the shell or command runs; default the system temp directory. */
+  readonly cwd?: string | null;
   readonly kmsKeyId: string | undefined;
   readonly kms: FakeKms;
   readonly requireChallengeResponse: boolean;
