@@ -51,6 +51,7 @@ import { SinkWorker } from './siem/worker.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/ports.js';
 import { VERSION } from './domain/version.js';
+import { SessionSlots } from './gateway/slots.js';
 
 export { VERSION };
 /** How long shutdown waits for sessions to record their end before closing the store anyway. */
@@ -217,6 +218,7 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
       log,
       onAuthenticated: () => {},
       countLive: async (grantId) => (await store.listSessions({ live: true, grantId })).length,
+      slots: new SessionSlots(),
       superviseForward(forward) {
         const unwatch = watchdog.watch(forward);
         const release = registry.hold(forward);

@@ -17,6 +17,7 @@ import { keyId } from '../grants/directory.js';
 import { handleSessionChannel, type ChannelHandle, type StartRequest } from './channel.js';
 import { ACCESS_ENDED, ConnectionForwards, forwardRefusal, shownDestination } from './forward.js';
 import type { GatewayServices } from './services.js';
+import type { Slot } from './slots.js';
 import { LiveSession, refuseChannel, type SessionSpec } from './session.js';
 import { parseRoute, sanitizeForLog, type Route } from './username.js';
 
@@ -211,6 +212,7 @@ export class ConnectionContext {
 
   private startSession(channel: ServerChannel, req: StartRequest): ChannelHandle {
     let session: LiveSession | undefined;
+    let slot: Slot | null = null;
     const route = this.route as Route;
     const pty = req.pty !== undefined;
     void (async () => {
@@ -234,7 +236,9 @@ export class ConnectionContext {
         this.refused(unfit.code, unfit.message, cov.grant.id);
         return;
       }
-      const admitted = await this.admit(template, cov.grant.id);
+      // Held until the session's row is in the store, so that concurrent admissions count it.
+      slot = template.maxSessions === null ? null : this.svc.slots.take(cov.grant.id);
+      const admitted = await this.admit(template, cov.grant.id, slot);
       if (admitted !== null) {
         refuseChannel(channel, `refused: ${admitted.message}`, pty);
         this.refused(admitted.code, admitted.message, cov.grant.id);
@@ -253,11 +257,13 @@ export class ConnectionContext {
       this.sessions.add(session);
       if (!(await this.stillCovered(session, channel))) return;
       await session.start();
-    })().catch((err: unknown) => {
-      const e = asGatehouseError(err);
-      this.log.error({ err }, 'session start failed');
-      refuseChannel(channel, e.code === 'GH_ERR_INTERNAL' ? 'internal error starting the session' : `refused: ${e.message}`, pty);
-    });
+    })()
+      .catch((err: unknown) => {
+        const e = asGatehouseError(err);
+        this.log.error({ err }, 'session start failed');
+        refuseChannel(channel, e.code === 'GH_ERR_INTERNAL' ? 'internal error starting the session' : `refused: ${e.message}`, pty);
+      })
+      .finally(() => slot?.release());
     return {
       resize: (cols, rows) => session?.resize(cols, rows),
       signal: (name) => session?.signal(name),
@@ -340,10 +346,10 @@ export class ConnectionContext {
   }
 
   /** The template's limits on where from and how many: null when the session may start. */
-  private async admit(template: Template, grantId: string): Promise<{ code: ErrorCode; message: string } | null> {
+  private async admit(template: Template, grantId: string, slot: Slot | null): Promise<{ code: ErrorCode; message: string } | null> {
     const outside = this.sourceRefusal(template);
     if (outside !== null) return outside;
-    if (template.maxSessions !== null && (await this.svc.countLive(grantId)) >= template.maxSessions) {
+    if (template.maxSessions !== null && (await this.svc.countLive(grantId)) + (slot?.ahead() ?? 0) >= template.maxSessions) {
       return { code: 'GH_ERR_SESSION_LIMIT', message: `grant ${grantId} already has its maximum of ${template.maxSessions} concurrent session(s)` };
     }
     return null;

@@ -11,6 +11,7 @@ import type { Watched } from '../monitor/watchdog.js';
 import type { ConnectionContext } from './connection.js';
 import type { GuardResult } from './guard.js';
 import type { LiveSession, SessionSpec } from './session.js';
+import type { SessionSlots } from './slots.js';
 
 export interface GatewayServices {
   readonly directory: Directory;
@@ -30,6 +31,8 @@ export interface GatewayServices {
   onAuthenticated(conn: ConnectionContext): void;
   /** Live sessions on a grant, across brokers (for `maxSessions`). */
   countLive(grantId: string): Promise<number>;
+  /** Sessions being admitted on this broker, not yet in the store (for `maxSessions`). */
+  readonly slots: SessionSlots;
   /**
    * Puts a forwarded TCP stream (`ssh -L`) under the supervision sessions have: the watchdog
    * (grant deadline, revocation) and the registry (shutdown, store loss). Returns the release.

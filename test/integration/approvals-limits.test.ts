@@ -39,4 +39,15 @@ describe('maxSessions', () => {
     const later = await runSsh(scope, h.target('alice', 'alice:sandbox'), 'echo later');
     expect([later.code, later.stdout.toString()]).toEqual([0, 'later\n']);
   });
+
+  it('admits only one of several sessions that arrive at the same moment', async () => {
+    const h = await startHarness(scope, { templateFields: { maxSessions: 1 } });
+    await h.grant({ targets: ['sandbox'] });
+    // Each session lives long enough that the others arrive while it is starting or running.
+    const runs = await Promise.all(Array.from({ length: 4 }, () => runSsh(scope, h.target('alice', 'alice:sandbox'), 'sleep 1; echo ran')));
+    expect(runs.map((r) => r.code).sort()).toEqual([0, 255, 255, 255]);
+    expect(runs.filter((r) => r.stdout.toString() === 'ran\n')).toHaveLength(1);
+    expect(await h.events('session.start')).toHaveLength(1);
+    expect((await h.events('session.refused')).map((e) => e.data.error)).toEqual(['GH_ERR_SESSION_LIMIT', 'GH_ERR_SESSION_LIMIT', 'GH_ERR_SESSION_LIMIT']);
+  });
 });
