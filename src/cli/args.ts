@@ -8,6 +8,8 @@ export const CLIENT_OPTIONS: Options = {
   server: { type: 'string' },
   token: { type: 'string' },
   'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   json: { type: 'boolean', default: false },
 };
 
@@ -33,8 +35,8 @@ export function str(values: Record<string, unknown>, name: string): string | und
   return typeof v === 'string' ? v : undefined;
 }
 
-export function clientOpts(values: Record<string, unknown>): { server: string | undefined; token: string | undefined; tlsCa: string | undefined } {
-  return { server: str(values, 'server'), token: str(values, 'token'), tlsCa: str(values, 'tls-ca') };
+export function clientOpts(values: Record<string, unknown>): { server: string | undefined; token: string | undefined; tlsCa: string | undefined; tlsCert: string | undefined; tlsKey: string | undefined } {
+  return { server: str(values, 'server'), token: str(values, 'token'), tlsCa: str(values, 'tls-ca'), tlsCert: str(values, 'tls-cert'), tlsKey: str(values, 'tls-key') };
 }
 
 /** Prints one JSON document (with --json) or the human lines. */

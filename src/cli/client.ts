@@ -1,6 +1,6 @@
 /**
  * A thin gRPC client for the CLI: address and token from flags or the environment, TLS when a CA
- * is given, and errors turned back into GatehouseErrors (the `gh-code` trailer) so the CLI can pick
+ * is given (with a client certificate for a broker that requires one), and errors turned back into GatehouseErrors (the `gh-code` trailer) so the CLI can pick
  * its exit code and print one clear line.
  */
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,8 @@ export interface ClientOptions {
   readonly server?: string | undefined;
   readonly token?: string | undefined;
   readonly tlsCa?: string | undefined;
+  readonly tlsCert?: string | undefined;
+  readonly tlsKey?: string | undefined;
 }
 
 export type Rpc = (method: string, request: Record<string, unknown>) => Promise<Record<string, unknown>>;
@@ -29,8 +31,7 @@ export function connect(opts: ClientOptions): ApiClient {
   const server = opts.server ?? env.server ?? '127.0.0.1:9090';
   const token = opts.token ?? env.token;
   if (token === undefined) throw new GatehouseError('GH_ERR_UNAUTHENTICATED', 'no API token: pass --token or set GATEHOUSE_TOKEN');
-  const ca = opts.tlsCa ?? env.tlsCa;
-  const creds = ca ? grpc.credentials.createSsl(readFileSync(ca)) : grpc.credentials.createInsecure();
+  const creds = credentials(opts.tlsCa ?? env.tlsCa, opts.tlsCert ?? env.tlsCert, opts.tlsKey ?? env.tlsKey);
   const Ctor = clientConstructor();
   const client = new Ctor(server, creds) as unknown as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
   const metadata = new grpc.Metadata();
@@ -45,6 +46,24 @@ export function connect(opts: ClientOptions): ApiClient {
       });
     });
   return { call, raw: client, metadata, close: () => client.close() };
+}
+
+function credentials(ca: string | undefined, cert: string | undefined, key: string | undefined): grpc.ChannelCredentials {
+  if ((cert === undefined) !== (key === undefined)) throw new GatehouseError('GH_ERR_BAD_INPUT', 'a client certificate needs both --tls-cert and --tls-key');
+  if (ca === undefined) {
+    if (cert !== undefined) throw new GatehouseError('GH_ERR_BAD_INPUT', 'a client certificate needs --tls-ca (the CA that signed the broker)');
+    return grpc.credentials.createInsecure();
+  }
+  const read = (path: string, what: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new GatehouseError('GH_ERR_BAD_INPUT', `cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  return cert !== undefined && key !== undefined
+    ? grpc.credentials.createSsl(read(ca, 'CA file'), read(key, 'client key'), read(cert, 'client certificate'))
+    : grpc.credentials.createSsl(read(ca, 'CA file'));
 }
 
 export function fromGrpcError(err: grpc.ServiceError, server: string): GatehouseError {

@@ -33,7 +33,9 @@ const USAGE = `gatehouse ${VERSION} — privileged-access gateway for incident r
   gatehouse events watch   [--from-seq N] [--types GLOB,..] [--min-severity S] [--limit N]
 
 Client commands reach the broker over gRPC: --server HOST:PORT (or GATEHOUSE_SERVER, default
-127.0.0.1:9090), --token TOKEN (or GATEHOUSE_TOKEN), --tls-ca FILE (or GATEHOUSE_TLS_CA) for TLS.
+127.0.0.1:9090), --token TOKEN (or GATEHOUSE_TOKEN), --tls-ca FILE (or GATEHOUSE_TLS_CA) for TLS,
+--tls-cert FILE --tls-key FILE (GATEHOUSE_TLS_CERT, GATEHOUSE_TLS_KEY) where the broker asks for a
+client certificate.
 Add --json for one JSON document on stdout.
 `;
 

@@ -9,6 +9,9 @@ export interface CliEnv {
   readonly token: string | undefined;
   /** GATEHOUSE_TLS_CA: PEM CA file; when set, the CLI speaks TLS to the broker. */
   readonly tlsCa: string | undefined;
+  /** GATEHOUSE_TLS_CERT / GATEHOUSE_TLS_KEY: the CLI's PEM client certificate and key, for a broker that requires one. */
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
   /** GATEHOUSE_LOG_LEVEL: pino level for the broker (default info). */
   readonly logLevel: string | undefined;
 }
@@ -23,6 +26,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
     server: get('GATEHOUSE_SERVER', env),
     token: get('GATEHOUSE_TOKEN', env),
     tlsCa: get('GATEHOUSE_TLS_CA', env),
+    tlsCert: get('GATEHOUSE_TLS_CERT', env),
+    tlsKey: get('GATEHOUSE_TLS_KEY', env),
     logLevel: get('GATEHOUSE_LOG_LEVEL', env),
   };
 }
