@@ -2,11 +2,15 @@
  * Wires interactive inspection (src/inspect) into a live session: the emulator watches target
  * output, the inspector takes over the relay's input handler, decisions go through the session
  * (command events, index, markers), reviews through the ReviewQueue. Attached by LiveSession to
- * shell sessions with a terminal when the template inspects (`template.inspect`, default on).
+ * sessions with a terminal when the template inspects (`template.inspect`, default on): shells,
+ * and exec sessions (`ssh -t host 'journalctl -u nginx'`), whose command was judged before it
+ * started but whose terminal can reach a shell later (a pager's `!cmd`, a nested shell): lines
+ * typed there are judged like a shell's. Shell integration is installed in shells only.
  */
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../domain/clock.js';
 import type { EventLog } from '../events/log.js';
+import type { EventDraft } from '../events/types.js';
 import { Inspector } from '../inspect/inspector.js';
 import type { ReviewQueue } from '../inspect/review.js';
 import { Screen } from '../inspect/screen.js';
@@ -27,6 +31,11 @@ export interface InspectionDeps {
    * ReviewQueue's clock).
    */
   readonly clock?: Clock;
+  /**
+   * Writes an anomaly finding and flags its grant for review in one commit (GrantService), as a
+   * detector's `kill` does; without it, the finding is written with the session's end.
+   */
+  readonly flagForReview?: (grantId: string, events: readonly EventDraft[]) => Promise<unknown>;
 }
 
 export function createInspection(deps: InspectionDeps): (session: LiveSession, relay: Relay) => Inspection | undefined {
@@ -73,18 +82,36 @@ export function createInspection(deps: InspectionDeps): (session: LiveSession, r
           log.warn({ detector, evidence }, 'inspection anomaly');
           emit({ type: 'anomaly.detected', ctx: session.ctx(), data: { detector, action: 'alert', evidence } });
         },
+        breach: (detector, evidence, message) => {
+          log.error({ detector, evidence }, 'inspection bypassed; ending the session');
+          const finding: EventDraft = { type: 'anomaly.detected', ctx: session.ctx(), data: { detector, action: 'kill', evidence: { ...evidence, summary: message } } };
+          const end = (extra: EventDraft[]): Promise<void> => session.end('anomaly', `session ended by the broker: ${message} (anomaly: ${detector}); security has been notified`, extra);
+          // Not from inside the emulator's parse callback, which ending the session disposes of.
+          // The finding is on record before the end (the trail reads cause, then effect).
+          setImmediate(() => {
+            if (deps.flagForReview === undefined) return void end([finding]);
+            deps.flagForReview(session.spec.grant.id, [finding]).then(
+              () => end([]),
+              (err: unknown) => {
+                log.warn({ err }, 'cannot flag the grant for review; recording the finding with the end');
+                return end([finding]);
+              },
+            );
+          });
+        },
         reviewTimeoutMs: spec.template.reviewTimeoutMs,
       },
-      spec.template.shellIntegration,
+      spec.kind === 'shell' && spec.template.shellIntegration,
     );
     hooked = inspector;
+    if (spec.kind === 'exec' && spec.command !== undefined) inspector.programStarted(spec.command);
     relay.inputHandler = (chunk) => inspector.input(chunk);
     relay.outputObserver = (chunk) => {
       setup?.output();
       inspector.output();
       screen.feed(chunk);
     };
-    if (spec.template.shellIntegration) {
+    if (spec.kind === 'shell' && spec.template.shellIntegration) {
       setup = new ShellSetup({
         clock,
         type: (bytes) => relay.toUpstream(bytes, false),

@@ -182,7 +182,8 @@ export class LiveSession implements Watched {
       void this.upstream.close('session ended while connecting');
       return;
     }
-    if (spec.kind === 'shell' && spec.pty !== undefined && spec.template.inspect && deps.attachInspection) {
+    // Exec sessions with a terminal too: a pager or nested shell there reads lines (not subsystems: sftp is no terminal).
+    if (spec.pty !== undefined && spec.subsystem === undefined && spec.template.inspect && deps.attachInspection) {
       this.inspection = deps.attachInspection(this, this.relay) ?? null;
     }
     this.relay.attach(this.upstream);

@@ -9,6 +9,7 @@
  *                                                                         └─ review ─► reviewing
  *   with input queued after a release, or after a deny: waiting (prompt back) ─► idle
  *   idle ─(alternate screen, after an allowed full-screen program)─► fullscreen ─(back)─► idle
+ *   any ─(the shell ran a line the broker never released)─► closed (the session is ended)
  *
  * - Denying drops the Enter, abandons the line on the target with Ctrl-C (works in emacs and vi
  *   mode, at PS2, in i-search; runs nothing; the shell draws a fresh prompt), drops what was
@@ -18,6 +19,10 @@
  * - A password prompt (password-like prompt, readline not reading, not at the shell's own
  *   prompt) turns input recording off for the line; its Enter goes unjudged only if the screen
  *   shows nothing after the prompt.
+ * - Keys go through the guard (guard.ts), which refuses the line editor's other ways to run or
+ *   hide a line (macros, insert-comment, shell-expand-line, quoted line breaks, vi `v`/`#`).
+ * - With shell integration, a command the shell starts that no released Enter accounts for
+ *   (marks.ts) ends the session: something ran a line past inspection.
  *
  * The per-keystroke path (typing, queue empty) allocates nothing: scan, forward, note the time.
  */
@@ -25,8 +30,9 @@ import type { Timer } from '../domain/clock.js';
 import { formatDecision, type Decision } from '../policy/index.js';
 import { decideLine, refusal, shown, type Action } from './decide.js';
 import { Echo, QUIET_MS } from './echo.js';
-import { opensFullScreen } from './fullscreen.js';
-import { ABANDON, ABORT_KEY, CR, CTRL_C, CTRL_X, LF, PASTE_START, REDRAW, isEdit, literalPending, nextSpecial, specialAt } from './keys.js';
+import { fullScreenProgram, pastesItself } from './fullscreen.js';
+import { KeyGuard, type GuardSink } from './guard.js';
+import { ABANDON, CR, CTRL_C, LF, PASTE_START, REDRAW, isEdit, nextSpecial, specialAt } from './keys.js';
 import { cursorLine } from './line.js';
 import { CommandMarks } from './marks.js';
 import { PasteCollector } from './paste.js';
@@ -61,14 +67,22 @@ export class Inspector {
   private current: string | null = null;
   private secret = false;
   private continuation: string | null = null;
-  private ctrlX = false;
-  private ctrlV = false;
+  private readonly guard = new KeyGuard();
+  private readonly sink: GuardSink = {
+    send: (bytes, typed) => this.send(bytes, typed),
+    refused: (key, why) => {
+      this.ports.client(`\r\n[gatehouse] refused ${key}: ${why}\r\n`);
+      this.report('refused-key', { key, why }, key);
+    },
+  };
   private waitKind: 'prompt' | 'settle' | 'caught-up' = 'settle';
   private waitSince = 0;
   private pasteOns = 0;
   private pasteOnsAtWait = 0;
-  /** The line just allowed starts a full-screen program: the next alternate screen is its own. */
-  private fullscreenNext = false;
+  /** The line just allowed runs this full-screen program: the next alternate screen is its own. */
+  private nextProgram: string | null = null;
+  /** The full-screen program inspection stepped aside for. */
+  private program: string | null = null;
   private readonly reported = new Set<string>();
   private readonly review: HeldForReview;
 
@@ -115,11 +129,20 @@ export class Inspector {
 
   pasteModeOn(): void {
     this.pasteOns++;
+    // readline reads a line again: the full-screen program is gone, whatever the screen says.
+    if (this.state === 'fullscreen' && this.program !== null && !pastesItself(this.program)) this.toIdle();
+  }
+
+  /** An exec session with a terminal: `command` (judged already) runs; no shell reads lines yet. */
+  programStarted(command: string): void {
+    this.nextProgram = fullScreenProgram(command);
   }
 
   /** Shell integration finished installing: `nonce` when bash now prints marks, else null. */
   setupDone(nonce: string | null): void {
     this.marks.nonce = nonce;
+    // The setup removed vi command mode's `v` and `#` from the shell's key bindings.
+    this.guard.viChecks = nonce === null;
     if (this.state !== 'setup') return;
     // Keys typed meanwhile wait for the new prompt (else the tty echoes them as type-ahead).
     this.afterLine();
@@ -131,10 +154,14 @@ export class Inspector {
     const effect = this.marks.mark(payload, this.ports.clock.now());
     if (effect.kind === 'forged') this.report('forged-shell-mark', { payload: payload.slice(0, 120) });
     else if (effect.kind === 'finished') this.ports.finished(effect.command, effect.exitCode, effect.durationMs);
-    else if (effect.kind === 'prompt') {
+    else if (effect.kind === 'unjudged') this.breach();
+    else if (effect.kind === 'prompt-start') {
+      if (this.state === 'fullscreen') this.toIdle();
+    } else if (effect.kind === 'prompt') {
       // The shell's own prompt, the cursor right after it: the exact start of the next command.
       this.continuation = null;
-      this.fullscreenNext = false;
+      this.nextProgram = null;
+      if (this.state === 'idle' || this.state === 'waiting') this.guard.reset();
       this.ports.screen.known = true;
       const line = cursorLine(this.ports.screen);
       if (line.ok) {
@@ -148,8 +175,9 @@ export class Inspector {
 
   altScreen(active: boolean): void {
     if (this.state === 'closed') return;
-    if (active && this.fullscreenNext && (this.state === 'idle' || this.state === 'waiting')) {
-      this.fullscreenNext = false;
+    if (active && this.nextProgram !== null && (this.state === 'idle' || this.state === 'waiting')) {
+      this.program = this.nextProgram;
+      this.nextProgram = null;
       this.cancelTimer();
       this.state = 'fullscreen';
       this.pump();
@@ -186,7 +214,7 @@ export class Inspector {
       }
       if (this.paste.active) {
         const { next, result } = this.paste.take(chunk, start, this.ports.screen.bracketedPaste);
-        if (result.kind === 'forward') this.forward(result.bytes);
+        if (result.kind === 'forward') this.send(result.bytes, true);
         else if (result.kind === 'dropped') this.ports.client(`\r\n[gatehouse] ${result.why}\r\n`);
         else if (result.kind === 'lines') {
           // The lines, each with its Enter, go before whatever followed the paste in this chunk.
@@ -197,22 +225,20 @@ export class Inspector {
         start = next;
         continue;
       }
-      const i = nextSpecial(chunk, start, this.ctrlX, this.ctrlV);
+      const i = nextSpecial(chunk, start);
       if (i < 0) return this.forward(start === 0 ? chunk : chunk.subarray(start));
       if (i > start) this.forward(chunk.subarray(start, i));
+      // The key acts as itself: nothing pending on the target may take it as an argument.
+      this.guard.settle(this.sink);
       const special = specialAt(chunk, i);
       if (special === 'paste') {
-        this.paste.start();
+        this.paste.start(this.guard.pastable ? null : 'a paste while the line editor may be in vi command mode would be read as keys; it was dropped (press i, then paste)');
         start = i + PASTE_START.length;
         continue;
       }
       if (special === 'ctrl-c') {
-        this.forward(chunk.subarray(i, i + 1));
+        this.send(chunk.subarray(i, i + 1), true);
         this.lineAbandoned();
-      } else if (special === 'edit-and-execute') {
-        this.ports.upstream(ABORT_KEY, false);
-        this.ctrlX = false;
-        this.ports.client('\r\n[gatehouse] opening the command line in an editor (Ctrl-X Ctrl-E) is not allowed: what it returns would run unjudged\r\n');
       } else {
         this.hold(chunk.subarray(i, i + 1));
       }
@@ -220,13 +246,17 @@ export class Inspector {
     }
   }
 
+  /** Typed keys, through the guard. */
   private forward(bytes: Buffer): void {
+    this.guard.pass(bytes, this.sink);
+  }
+
+  /** Sends keys on; `typed`: the responder typed them (else the guard added them: not recorded). */
+  private send(bytes: Buffer, typed: boolean): void {
     if (this.state === 'idle') this.beginLine();
     // Noted before sending: an echo may come back before upstream() returns (a local PTY).
-    this.echo.input(this.ports.clock.now(), !this.secret && isEdit(bytes), true);
-    this.ports.upstream(bytes, !this.secret);
-    this.ctrlX = bytes[bytes.length - 1] === CTRL_X;
-    this.ctrlV = literalPending(bytes, this.ctrlV);
+    this.echo.input(this.ports.clock.now(), typed && !this.secret && isEdit(bytes), typed);
+    this.ports.upstream(bytes, typed && !this.secret);
   }
 
   private beginLine(): void {
@@ -243,7 +273,7 @@ export class Inspector {
   }
 
   private lineAbandoned(): void {
-    this.ctrlV = false;
+    this.guard.reset();
     this.continuation = null;
     this.current = null;
     this.secret = false;
@@ -253,9 +283,12 @@ export class Inspector {
 
   private passThrough(chunk: Buffer): void {
     // A known shell prompt on the cursor line while "full screen" (the program died without
-    // leaving the alternate screen, or something printed the switch): judge lines again.
+    // leaving the alternate screen, or something printed the switch, maybe text before it):
+    // judge lines again. The prompt is not learned from this line: with output before it, the
+    // whole line is judged.
     if ((chunk.includes(CR) || chunk.includes(LF)) && this.promptVisible()) {
       this.toIdle();
+      this.current = '';
       return this.input(chunk);
     }
     this.ports.upstream(chunk, true);
@@ -263,7 +296,7 @@ export class Inspector {
 
   private promptVisible(): boolean {
     const line = cursorLine(this.ports.screen);
-    return line.ok && this.prompts.startsWithKnown(line.text);
+    return line.ok && this.prompts.containsKnown(line.text);
   }
 
   // ── holding and deciding ───────────────────────────────────────────────────────────────
@@ -338,7 +371,8 @@ export class Inspector {
     this.current = null;
     this.secret = false;
     this.marks.release(command);
-    if (command !== null) this.fullscreenNext = opensFullScreen(command);
+    this.guard.reset();
+    if (command !== null) this.nextProgram = fullScreenProgram(command);
     this.afterLine();
   }
 
@@ -403,7 +437,8 @@ export class Inspector {
 
   private toIdle(): void {
     this.cancelTimer();
-    this.ctrlV = false;
+    this.guard.reset();
+    this.program = null;
     this.state = 'idle';
     this.current = null;
     this.secret = false;
@@ -441,10 +476,16 @@ export class Inspector {
     return shown({ rows: this.ports.screen, prompts: this.prompts, current: this.current });
   }
 
-  /** Reports an anomaly once per kind and session (alert only: lines are still judged). */
-  private report(detector: string, evidence: Record<string, unknown>): void {
-    if (this.reported.has(detector)) return;
-    this.reported.add(detector);
+  /** Reports an anomaly once per kind (and `key`) and session (alert only: lines are still judged). */
+  private report(detector: string, evidence: Record<string, unknown>, key = ''): void {
+    if (this.reported.has(`${detector}:${key}`)) return;
+    this.reported.add(`${detector}:${key}`);
     this.ports.anomaly(detector, evidence);
+  }
+
+  /** The shell ran a command line no released Enter accounts for: nothing more goes through. */
+  private breach(): void {
+    this.close();
+    this.ports.breach('unjudged-command', { why: 'the shell started a command line the broker never released an Enter for (a key binding or macro ran it past inspection)' }, 'the shell ran a command that was not inspected (a key binding or macro?)');
   }
 }

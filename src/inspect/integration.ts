@@ -10,8 +10,14 @@
  * and that closes the pager and editor doors the line policy cannot see: PAGER, SYSTEMD_PAGER and
  * GIT_PAGER are `cat` (so `systemctl status` and `journalctl` do not open `less`, whose `!cmd`
  * runs commands), LESSSECURE=1 and SYSTEMD_PAGERSECURE=1 for an explicitly allowed `less`, and
- * the bindings that open the line in an editor and run the result (Ctrl-X Ctrl-E, `v` in vi
- * command mode in bash; in zsh the edit-command-line widget, wherever it is bound) are removed. In bash the line deletes itself
+ * the key bindings that run or expand a line without an Enter the broker holds are removed (the
+ * key guard, guard.ts, refuses them too; this covers a guard that misreads the editing mode):
+ * bash: edit and execute (Ctrl-X Ctrl-E, vi `v`), keyboard macros (Ctrl-X ( ) e), re-reading
+ * ~/.inputrc (Ctrl-X Ctrl-R), insert-comment (Esc #, vi `#`), shell-expand-line (Esc Ctrl-E),
+ * each in its own keymap (emacs, vi-command) whatever mode the shell is in; zsh: the
+ * edit-command-line widget wherever it is bound, accept-and-hold (Esc a), expand-word (Ctrl-X *)
+ * and vi `#` (pound-insert). zsh's completion (Tab) expands `$(...)` in the word it completes
+ * and cannot be switched off here (see the README). In bash the line deletes itself
  * from the history; zsh cannot delete a history entry, so there it stays in the session's history
  * (`history` and ↑ show it, nonce included: the nonce keeps the *target's output* from forging
  * marks, and the responder who typed nothing of it learns it only from there).
@@ -40,8 +46,10 @@ export function setupLine(nonce: string): string {
     'PROMPT_COMMAND="__gh_mark${PROMPT_COMMAND:+;$PROMPT_COMMAND}"',
     `PS1="\${PS1}"'\\[${osc('B')}\\]'`,
     `PS0="\${PS0-}"'${osc('C')}'`,
-    'bind -r "\\C-x\\C-e" 2>/dev/null',
+    // Errors (an unknown keymap in an old bash) must not stop the rest.
+    ...['\\C-x\\C-e', '\\C-x(', '\\C-x)', '\\C-xe', '\\C-x\\C-r', '\\e#', '\\e\\C-e'].map((k) => `bind -m emacs -r "${k}" 2>/dev/null`),
     'bind -m vi-command -r v 2>/dev/null',
+    'bind -m vi-command -r "#" 2>/dev/null',
     'history -d -1 2>/dev/null',
   ].join('; ');
   const zsh = [
@@ -52,6 +60,8 @@ export function setupLine(nonce: string): string {
     'add-zsh-hook preexec __gh_preexec',
     `PS1="\${PS1}%{$(printf '${osc('B')}')%}"`,
     "bindkey -r '^X^E' 2>/dev/null",
+    "bindkey -M emacs -r '^[a' '^[A' '^X*' 2>/dev/null",
+    "bindkey -M vicmd -r '#' 2>/dev/null",
     // The widget itself, wherever a user's config bound it (oh-my-zsh's vi-mode: `vv`).
     'zle -D edit-command-line 2>/dev/null',
   ].join('; ');

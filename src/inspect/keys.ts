@@ -1,25 +1,23 @@
 /**
  * The responder's keystrokes, as the inspector needs to see them: where a chunk holds a byte that
- * submits a line (Enter), abandons one (Ctrl-C), opens a bracketed paste, or finishes the
- * Ctrl-X Ctrl-E binding that would open the line in an editor and run whatever comes back.
- * Everything else is forwarded untouched, so the target's own line editor does editing, history
- * and completion. Pure; no allocation on the per-keystroke path.
+ * submits a line (Enter), abandons one (Ctrl-C) or opens a bracketed paste. Everything else is
+ * forwarded (through guard.ts, which refuses the line editor's other ways to run or hide a line),
+ * so the target's own line editor does editing, history and completion. Pure; no allocation on
+ * the per-keystroke path.
  *
  * Bytes that make readline accept a line: CR (Enter, Ctrl-M), LF (Ctrl-J) and Ctrl-O
  * (operate-and-get-next). All three are held and judged like Enter. Any of them anywhere in a
- * chunk counts, also inside what looks like an escape sequence: readline would act on it. The
- * byte after Ctrl-V (quoted insert in readline, literal-next in the terminal driver) is inserted
- * literally, so it is not acted on: the line then shows it (`^M`, a line break) and is judged so.
+ * chunk counts, also inside what looks like an escape sequence or after a quoted-insert key
+ * (Ctrl-V): the guard first cancels whatever would take the byte as an argument, so it always
+ * acts as an Enter. A quoted line break is therefore never inserted into a line: the screen would
+ * show it as two lines and the broker would read only the last one.
  */
 
 export const CR = 0x0d;
 export const LF = 0x0a;
 export const CTRL_C = 0x03;
 export const CTRL_O = 0x0f;
-export const CTRL_X = 0x18;
-export const CTRL_E = 0x05;
 export const ESC = 0x1b;
-export const CTRL_V = 0x16;
 
 /** Sent by a terminal around pasted text when the target asked for bracketed paste (DECSET 2004). */
 export const PASTE_START = Buffer.from('\x1b[200~');
@@ -33,42 +31,22 @@ export const ABANDON = Buffer.from([CTRL_C]);
  * insert mode (it would insert ^L), so it is not used.
  */
 export const REDRAW = Buffer.from([0x12, 0x07]);
-/** Replaces the Ctrl-E of Ctrl-X Ctrl-E: aborts the pending key sequence (readline rings the bell). */
-export const ABORT_KEY = Buffer.from([0x07]);
+export type Special = 'enter' | 'ctrl-c' | 'paste';
 
-export type Special = 'enter' | 'ctrl-c' | 'paste' | 'edit-and-execute';
-
-/**
- * The index of the first byte in `chunk[from..]` the inspector must act on, or -1.
- * `afterCtrlX`: the previous byte that reached the target was Ctrl-X; `afterCtrlV`: it was a
- * Ctrl-V still waiting for its literal byte.
- */
-export function nextSpecial(chunk: Uint8Array, from: number, afterCtrlX: boolean, afterCtrlV = false): number {
-  for (let i = afterCtrlV ? from + 1 : from; i < chunk.length; i++) {
+/** The index of the first byte in `chunk[from..]` the inspector must act on, or -1. */
+export function nextSpecial(chunk: Uint8Array, from: number): number {
+  for (let i = from; i < chunk.length; i++) {
     const b = chunk[i] as number;
-    if (b === CTRL_V) {
-      i++; // the next byte is literal
-      continue;
-    }
     if (b === CR || b === LF || b === CTRL_O || b === CTRL_C) return i;
-    if (b === CTRL_E && (i > from ? chunk[i - 1] === CTRL_X : afterCtrlX)) return i;
     if (b === ESC && startsWith(chunk, i, PASTE_START)) return i;
   }
   return -1;
-}
-
-/** Whether, after `chunk`, a Ctrl-V waits for its literal byte (`pending`: one did before it). */
-export function literalPending(chunk: Uint8Array, pending: boolean): boolean {
-  let p = pending;
-  for (let i = 0; i < chunk.length; i++) p = p ? false : chunk[i] === CTRL_V;
-  return p;
 }
 
 /** What the byte at `i` (found by nextSpecial) means. */
 export function specialAt(chunk: Uint8Array, i: number): Special {
   const b = chunk[i];
   if (b === CTRL_C) return 'ctrl-c';
-  if (b === CTRL_E) return 'edit-and-execute';
   if (b === ESC) return 'paste';
   return 'enter';
 }

@@ -1,7 +1,16 @@
 /**
  * What shell-integration marks (integration.ts) say about the commands: a released command starts
- * running at C and finishes at D with its exit code; B means the shell's own prompt is on the
- * screen. Marks without the session's nonce are forged (reported once, otherwise ignored).
+ * running at C and finishes at D with its exit code; A and B mean the shell is back at its prompt
+ * (B: the prompt is drawn). Marks without the session's nonce are forged (reported once,
+ * otherwise ignored).
+ *
+ * A C mark is also a check on the broker: the shell only runs a command line it read up to an
+ * Enter, and every Enter of an inspected session is one the broker released. A C that no released
+ * Enter accounts for means a line ran past inspection (a key binding, a macro from ~/.inputrc):
+ * `unjudged`, and the session is ended. Enters released while no prompt was up (type-ahead during
+ * a command, answers to a program, lines of a nested shell) may or may not reach the shell, so
+ * they stay counted across the next prompt until commands use them up; until then the check has
+ * a gap. It is a net under the key guard (guard.ts), not the guard itself.
  */
 import { parseMark } from './prompt.js';
 
@@ -10,7 +19,11 @@ export type MarkEffect =
   | { readonly kind: 'forged' }
   | { readonly kind: 'finished'; readonly command: string; readonly exitCode: number | null; readonly durationMs: number }
   /** The shell's prompt is drawn and the cursor is right after it. */
-  | { readonly kind: 'prompt' };
+  | { readonly kind: 'prompt' }
+  /** The shell is back: its prompt is about to be drawn (A). */
+  | { readonly kind: 'prompt-start' }
+  /** The shell started a command line no released Enter accounts for. */
+  | { readonly kind: 'unjudged' };
 
 const NONE: MarkEffect = { kind: 'none' };
 
@@ -21,9 +34,15 @@ export class CommandMarks {
   atPrompt = false;
   private released: string | null = null;
   private running: { command: string; since: number } | null = null;
+  /** Released Enters the shell may still read a command line up to. */
+  private credits = 0;
+  /** Of those, Enters released while no prompt was up. */
+  private ahead = 0;
 
-  /** An allowed command was sent on (its C mark, if any, comes next). */
+  /** An Enter was sent on; `command` when it runs an allowed command (its C mark comes next). */
   release(command: string | null): void {
+    this.credits++;
+    if (!this.atPrompt) this.ahead++;
     this.atPrompt = false;
     if (command !== null) this.released = command;
   }
@@ -34,11 +53,15 @@ export class CommandMarks {
     if (m === null) return NONE;
     if (m === 'forged') return { kind: 'forged' };
     switch (m.kind) {
-      case 'C':
+      case 'C': {
+        const judged = this.credits > 0;
+        this.credits = Math.max(0, this.credits - 1);
+        this.ahead = Math.max(0, this.ahead - 1);
         if (this.released !== null) this.running = { command: this.released, since: now };
         this.released = null;
         this.atPrompt = false;
-        return NONE;
+        return judged ? NONE : { kind: 'unjudged' };
+      }
       case 'D': {
         const r = this.running;
         this.running = null;
@@ -47,9 +70,11 @@ export class CommandMarks {
       case 'B':
         this.atPrompt = true;
         this.released = null;
+        // Enters released at the last prompt were read (a command, or an empty line); type-ahead may not have been.
+        this.credits = this.ahead;
         return { kind: 'prompt' };
-      default:
-        return NONE;
+      case 'A':
+        return { kind: 'prompt-start' };
     }
   }
 }

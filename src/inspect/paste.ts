@@ -25,17 +25,19 @@ export class PasteCollector {
   private size = 0;
   private skipping = false;
   private tooBig = false;
+  private refusal: string | null = null;
 
   get active(): boolean {
     return this.parts !== null || this.skipping;
   }
 
-  /** A paste starts (after its ESC[200~). */
-  start(): void {
-    this.parts = [];
+  /** A paste starts (after its ESC[200~); `refusal`: it is to be dropped whole, for this reason. */
+  start(refusal: string | null = null): void {
+    this.parts = refusal === null ? [] : null;
     this.size = 0;
-    this.skipping = false;
+    this.skipping = refusal !== null;
     this.tooBig = false;
+    this.refusal = refusal;
   }
 
   reset(): void {
@@ -64,7 +66,7 @@ export class PasteCollector {
     const next = end + PASTE_END.length;
     const parts = this.parts;
     this.reset();
-    if (parts === null) return { next, result: { kind: 'dropped', why: this.tooBig ? `a paste longer than ${MAX_PASTE / 1024} KiB was dropped` : 'the paste was dropped' } };
+    if (parts === null) return { next, result: { kind: 'dropped', why: this.refusal ?? (this.tooBig ? `a paste longer than ${MAX_PASTE / 1024} KiB was dropped` : 'the paste was dropped') } };
     const bytes = Buffer.concat(parts);
     const lines = pasteLines(bytes.toString('utf8'));
     if (lines === null) return { next, result: { kind: 'dropped', why: 'pasted text with control characters was dropped' } };

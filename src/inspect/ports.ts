@@ -43,5 +43,10 @@ export interface InspectorPorts {
   /** A command the shell ran finished (shell-integration marks). */
   finished(command: string, exitCode: number | null, durationMs: number): void;
   anomaly(detector: string, evidence: Record<string, unknown>): void;
+  /**
+   * Inspection was bypassed (the shell ran a line the broker never released): ends the session
+   * (`anomaly.detected` with action `kill`), showing `message` to the responder.
+   */
+  breach(detector: string, evidence: Record<string, unknown>, message: string): void;
   readonly reviewTimeoutMs: number;
 }

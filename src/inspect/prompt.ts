@@ -50,9 +50,12 @@ export class Prompts {
     if (this.known.length > MAX_KNOWN) this.known.pop();
   }
 
-  /** True when the line starts with a remembered prompt and holds something after it. */
-  startsWithKnown(line: string): boolean {
-    return this.known.some((p) => line.startsWith(p) && line.length > p.length);
+  /** True when the line holds a remembered prompt (maybe after other text) with something after it. */
+  containsKnown(line: string): boolean {
+    return this.known.some((p) => {
+      const at = line.indexOf(p);
+      return at >= 0 && line.length > at + p.length;
+    });
   }
 
   /**

@@ -41,6 +41,11 @@ export interface ShellOptions extends HarnessOptions {
   readonly rows?: number;
   /** The end of the target shell's prompt (default PROMPT, bash's). */
   readonly prompt?: RegExp;
+  /**
+   * An exec session with a terminal (`ssh -tt host CMD`) instead of a shell: prepares files in
+   * the work dir and returns CMD. No prompt is waited for.
+   */
+  readonly exec?: (dir: string) => Promise<string>;
 }
 
 export async function openShell(scope: Scope, opts: ShellOptions): Promise<Shell> {
@@ -62,7 +67,8 @@ export async function openShell(scope: Scope, opts: ShellOptions): Promise<Shell
   const h = await startHarness(scope, { ...opts, templates: [template] });
   await h.grant({ template: 'inspect' });
   const prompt = opts.prompt ?? PROMPT;
-  const t = new PtySsh(scope, h.target('alice', 'alice:web-1'), { cols: opts.cols ?? 100, rows: opts.rows ?? 30 });
+  const command = opts.exec === undefined ? undefined : await opts.exec(dir);
+  const t = new PtySsh(scope, h.target('alice', 'alice:web-1'), { cols: opts.cols ?? 100, rows: opts.rows ?? 30, ...(command !== undefined && { command }) });
   const shell: Shell = {
     h,
     t,
@@ -93,6 +99,6 @@ export async function openShell(scope: Scope, opts: ShellOptions): Promise<Shell
       return { input: pick('i'), output: pick('o'), markers: cast.events.filter((e) => e[1] === 'm').map((e) => String(e[2])) };
     },
   };
-  await t.waitFor(prompt);
+  if (command === undefined) await t.waitFor(prompt);
   return shell;
 }

@@ -40,6 +40,15 @@ describe('shell integration', () => {
     expect(history).not.toContain('__gh_mark');
   });
 
+  it('removes, in every keymap of bash, the bindings that run or expand a line without an Enter', async () => {
+    // vi mode at setup time: the emacs bindings must go all the same (set -o emacs brings them back).
+    const count = (map: string, fns: string): string => `bind -m ${map} -p | grep -v '^#' | grep -c -E '${fns}'`;
+    const before = await run('bash', ['--norc', '--noprofile', '-o', 'vi', '-i'], [`echo emacs=$(${count('emacs', 'kbd-macro|insert-comment|shell-expand-line|re-read-init-file|edit-and-execute')}) vi=$(${count('vi-command', 'insert-comment|edit-and-execute')})`]);
+    expect(before).toContain('emacs=7 vi=2');
+    const after = await run('bash', ['--norc', '--noprofile', '-o', 'vi', '-i'], [setupLine('abc123'), `echo emacs=$(${count('emacs', 'kbd-macro|insert-comment|shell-expand-line|re-read-init-file|edit-and-execute')}) vi=$(${count('vi-command', 'insert-comment|edit-and-execute')})`]);
+    expect(after).toContain('emacs=0 vi=0');
+  });
+
   it('makes zsh print the same marks (hooks, not PS0/PROMPT_COMMAND), and removes the edit-in-editor widget', async () => {
     const bind = "autoload -Uz edit-command-line; zle -N edit-command-line; bindkey '^X^E' edit-command-line; bindkey -M vicmd v edit-command-line";
     const out = await run('zsh', ['-f', '-i'], [bind, setupLine('abc123'), 'false', 'echo $PAGER', "bindkey '^X^E'; zle -l | grep -c edit-command-line"]);
@@ -50,6 +59,8 @@ describe('shell integration', () => {
     const last = out.slice(out.lastIndexOf('zle -l | grep -c edit-command-line'));
     expect(last).toContain('"^X^E" undefined-key');
     expect(last).toMatch(/\r\n0\r\n/);
+    const keys = await run('zsh', ['-f', '-i'], [setupLine('abc123'), "echo widgets=$( (bindkey -M emacs; bindkey -M vicmd) | grep -c -E 'accept-and-hold|expand-word|pound-insert')"]);
+    expect(keys).toContain('widgets=0');
   });
 
   it('is harmless in a POSIX sh: only the sentinel, with no shell kind', async () => {

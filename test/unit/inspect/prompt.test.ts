@@ -69,10 +69,18 @@ describe('Prompts: where the command starts', () => {
     const p = new Prompts();
     p.remember('Loading...');
     p.remember('   ');
-    expect(p.startsWithKnown('Loading... x')).toBe(false);
+    expect(p.containsKnown('Loading... x')).toBe(false);
     for (let i = 0; i < 10; i++) p.remember(`p${i}$ `);
-    expect(p.startsWithKnown('p9$ ls')).toBe(true);
-    expect(p.startsWithKnown('p1$ ls')).toBe(false);
+    expect(p.containsKnown('p9$ ls')).toBe(true);
+    expect(p.containsKnown('p1$ ls')).toBe(false);
+  });
+
+  it('finds a remembered prompt also after other text on the line (output left before it)', () => {
+    const p = new Prompts();
+    p.remember('alice@box:~$ ');
+    expect(p.containsKnown('XXalice@box:~$ touch x')).toBe(true);
+    expect(p.containsKnown('XXalice@box:~$ ')).toBe(false);
+    expect(p.containsKnown('nothing here')).toBe(false);
   });
 });
 
