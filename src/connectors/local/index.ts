@@ -73,11 +73,16 @@ function openPty(file: string, argv: string[], cwd: string, env: Record<string, 
     signal(name) {
       if (!done) tryKill(-p.pid, name);
     },
-    pause: () => p.pause(),
+    // Once closing, the terminal is read to its end: node-pty reports the exit only after its
+    // socket has seen EOF, and a paused socket holds that back by 200 ms (its fallback timer).
+    pause: () => {
+      if (!done) p.pause();
+    },
     resume: () => p.resume(),
     close() {
       exited ??= terminate(() => done, (sig) => tryKill(-p.pid, sig), finished);
       done = true; // no more writes to a terminal that is going away
+      p.resume();
       return exited;
     },
   };
