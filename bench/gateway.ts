@@ -7,12 +7,12 @@
  *   3. session setup: `ssh ... true`, median of N
  *   4. revoke → both sockets closed, and expiry → both sockets closed: p50/p99 over 50 trials
  *
- * Run: npm run build && npx tsx bench/gateway.ts [--quick]
+ * Run: npm run build && npx tsx bench/gateway.ts [--quick] [--throughput-only]
  * Writes bench/results/gateway.json and prints a markdown summary.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, openSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync } from 'node:fs';
 import { appendFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from '../src/cli/client.js';
@@ -80,13 +80,30 @@ async function main(): Promise<void> {
     }
     // ...then timed with the client writing to /dev/null, as `ssh host cmd > file` would, so the
     // benchmark process does not compete for the two cores with what it measures.
+    // Each round starts with a different mode, and each transfer waits for the last one's processes
+    // (sshd children, the ProxyJump hop) to finish tearing down, so no mode always runs second.
+    const modes = ['direct', 'proxyjump', 'gatehouse'] as const;
+    // The broker's CPU (all threads, user + system) per MB relayed, from /proc.
+    const brokerCpu = (): number => {
+      const f = (readFileSync(`/proc/${broker.child.pid}/stat`, 'utf8').split(') ')[1] as string).split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100;
+    };
+    const brokerCpuPerMb: number[] = [];
     for (let r = 0; r < RUNS; r++) {
-      for (const mode of ['direct', 'proxyjump', 'gatehouse'] as const) {
+      for (let i = 0; i < modes.length; i++) {
+        const mode = modes[(r + i) % modes.length] as Mode;
+        await sleep(1_000);
+        const cpu0 = brokerCpu();
         const ms = await timedToNull(argsFor(mode, `seq 1 ${SEQ_N}`));
         throughput[mode].push(expectBytes / 1e6 / (ms / 1000));
+        if (mode === 'gatehouse') brokerCpuPerMb.push(((brokerCpu() - cpu0) * 1000) / (expectBytes / 1e6));
       }
     }
     const tp = { direct: median(throughput.direct), proxyjump: median(throughput.proxyjump), gatehouse: median(throughput.gatehouse) };
+    if (process.argv.includes('--throughput-only')) {
+      console.log(JSON.stringify({ tp, throughput, brokerCpuPerMb }));
+      return;
+    }
 
     // 2. binary, byte-exact; recording bounded
     const blobPath = join(sshd.dir, 'blob.bin');
@@ -147,6 +164,7 @@ async function main(): Promise<void> {
       machine: `${(await import('node:os')).cpus().length} cores, Node ${process.version}`,
       throughputMBps: tp,
       throughputRuns: throughput,
+      brokerCpuMsPerMb: median(brokerCpuPerMb),
       ratioToDirect: tp.gatehouse / tp.direct,
       ratioToProxyJump: tp.gatehouse / tp.proxyjump,
       binary: { bytes: bin.bytes, exact: bin.sha256 === want, recordingBytes: recSize },
