@@ -43,6 +43,8 @@ export default defineConfig({
           include: timed,
           fileParallelism: false,
           sequence: { groupOrder: 1 },
+          // Benchmarks (bench/*.bench.ts) belong to the suite project: run them once.
+          benchmark: { include: [] },
         },
       },
     ],

@@ -11,6 +11,7 @@
  * measured is transport, not a shell's line editor.
  */
 import pty from 'node-pty';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, bench, describe } from 'vitest';
 import { createSsmConnector, type SsmConnector } from '../src/connectors/ssm/index.js';
@@ -96,6 +97,18 @@ afterAll(async () => {
     `  1 MiB output, PTY alone  mean ${f(mean(samples.directMiB))} ms  (n=${samples.directMiB.length})`,
     `  1 MiB output, connector  mean ${f(mean(samples.connectorMiB))} ms  max ${f(Math.max(...samples.connectorMiB))} ms   (target < 1000 ms)`,
   ].join('\n'));
+  const results = {
+    when: new Date().toISOString(),
+    node: process.version,
+    echoMs: {
+      ptyLoopback: { mean: mean(samples.direct), p50: pct(samples.direct, 0.5), p99: pct(samples.direct, 0.99), n: samples.direct.length },
+      connector: { mean: mean(samples.connector), p50: pct(samples.connector, 0.5), p99: pct(samples.connector, 0.99), n: samples.connector.length },
+      addedMean: mean(samples.connector) - mean(samples.direct),
+    },
+    oneMiBMs: { ptyAlone: mean(samples.directMiB), connectorMean: mean(samples.connectorMiB), connectorMax: Math.max(...samples.connectorMiB) },
+  };
+  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+  await writeFile(new URL('./results/ssm.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
   await upstream?.close('bench done');
   connector?.dispose();
   direct?.kill();
