@@ -33,6 +33,8 @@ export class CommandMarks {
   /** A B mark came after the last C: the shell itself is reading the line. */
   atPrompt = false;
   private released: string | null = null;
+  /** The released command was typed ahead (no prompt up): the next B is its shell coming back to read it. */
+  private releasedAhead = false;
   private running: { command: string; since: number } | null = null;
   /** Released Enters the shell may still read a command line up to. */
   private credits = 0;
@@ -42,9 +44,13 @@ export class CommandMarks {
   /** An Enter was sent on; `command` when it runs an allowed command (its C mark comes next). */
   release(command: string | null): void {
     this.credits++;
-    if (!this.atPrompt) this.ahead++;
+    const ahead = !this.atPrompt;
+    if (ahead) this.ahead++;
     this.atPrompt = false;
-    if (command !== null) this.released = command;
+    if (command !== null) {
+      this.released = command;
+      this.releasedAhead = ahead;
+    }
   }
 
   mark(payload: string, now: number): MarkEffect {
@@ -69,7 +75,10 @@ export class CommandMarks {
       }
       case 'B':
         this.atPrompt = true;
-        this.released = null;
+        // An Enter released at the last prompt was read there (a command, or an empty line). One
+        // typed ahead is read now, after this prompt: its command still runs next (C, then D).
+        if (!this.releasedAhead) this.released = null;
+        this.releasedAhead = false;
         // Enters released at the last prompt were read (a command, or an empty line); type-ahead may not have been.
         this.credits = this.ahead;
         return { kind: 'prompt' };

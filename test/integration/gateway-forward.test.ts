@@ -149,7 +149,9 @@ describe('local port forwarding to an allowed destination', () => {
 
   it('keeps the connection when one destination cannot be reached, and says why', async () => {
     sshd ??= await startSshd(files);
-    const closedPort = await freePort();
+    // Port 1 (tcpmux): nothing listens there. A port found free a moment ago could be taken by
+    // another test file's server before the forward is tried.
+    const closedPort = 1;
     const echo = await echoServer(scope);
     const h = await startHarness(scope, { sshd, templateFields: { forwarding: { local: [`127.0.0.1:${closedPort}`, `127.0.0.1:${echo.port}`] } } });
     await h.grant();

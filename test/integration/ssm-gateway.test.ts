@@ -74,6 +74,9 @@ describe('SSM targets through the gateway', () => {
       const mark = t.mark();
       t.write('stty size\r');
       await t.waitFor('40 120', 5_000, mark);
+      // Typed only once the prompt is back: a line typed ahead shares its screen line with the
+      // prompt printed after it ("exitroot@host:~# exit"), which inspection refuses to guess at.
+      await t.waitFor(/40 120\r\n[^]*[#$] $/, 5_000, mark);
       t.write('exit\r');
       await t.exited;
       const end = await until(async () => (await h.events('session.end')).find((e) => e.target === target));
