@@ -3,24 +3,14 @@
  * of exactly that URI, the config line, a fresh secret each time, and a secret the broker's config
  * and TOTP check accept. Offline: no broker needed.
  */
-import { spawn } from 'node:child_process';
 import { Secret, TOTP } from 'otpauth';
 import QRCode from 'qrcode';
 import { describe, expect, it } from 'vitest';
 import { buildConfig } from '../../src/config/load.js';
 import { matchTotp } from '../../src/grants/mfa.js';
-import { BIN } from '../fixtures/child-broker.js';
+import { runCli } from '../fixtures/cli.js';
 
-function gatehouse(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const gatehouse = (args: string[]) => runCli(args);
 
 const URI = /^ {2}(otpauth:\/\/totp\/Gatehouse:alice\?issuer=Gatehouse&secret=([A-Z2-7]{32})&algorithm=SHA1&digits=6&period=30)$/m;
 

@@ -3,29 +3,20 @@
  * every change the API acknowledged is in it, and the outbox delivers the rest to the sinks —
  * every stored event reaches the file and the webhook, repeats only with the same id.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/cli/client.js';
 import type { AuditEvent } from '../../src/events/types.js';
-import { BIN, spawnBroker, writeConfig } from '../fixtures/child-broker.js';
+import { spawnBroker, writeConfig } from '../fixtures/child-broker.js';
+import { runCli } from '../fixtures/cli.js';
 import { prepareBroker } from '../fixtures/harness.js';
 import { testScope, until } from '../fixtures/scope.js';
 import { recorder } from '../unit/siem/http-recorder.js';
 
 const scope = testScope();
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 async function jsonl(path: string): Promise<AuditEvent[]> {
   const text = await readFile(path, 'utf8').catch(() => '');

@@ -4,7 +4,6 @@
  * tampering — an edited event, a deleted one, two swapped, a truncated tail, a changed recording —
  * makes verify exit 1 with one line naming the sequence number and the kind of break.
  */
-import { spawn } from 'node:child_process';
 import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,29 +12,16 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { AuditEvent } from '../../src/events/types.js';
 import type { VerifyReport } from '../../src/events/verify.js';
-import { BIN } from '../fixtures/child-broker.js';
+import { runCli, type CliRun } from '../fixtures/cli.js';
 import { startHarness, type Harness } from '../fixtures/harness.js';
 import { fileScope, until } from '../fixtures/scope.js';
 import { runSsh } from '../fixtures/ssh.js';
 
 const files = fileScope();
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 /**
  * The same command run inside the test process (a spawned node costs seconds under load): the real

@@ -2,27 +2,17 @@
  * gRPC over TLS between the CLI and the broker, with a client certificate where the broker asks
  * for one: the real `gatehouse` binary against a broker whose listener requires mutual TLS.
  */
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN } from '../fixtures/child-broker.js';
+import { runCli } from '../fixtures/cli.js';
 import { startHarness } from '../fixtures/harness.js';
 import { fileScope } from '../fixtures/scope.js';
 import { makePki } from '../unit/siem/certs.js';
 
 const files = fileScope();
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 describe('gRPC over TLS', () => {
   it('needs the broker CA, and the client certificate when the broker requires one', async () => {

@@ -1,28 +1,13 @@
 /** The `gatehouse` binary as users run it: JSON documents on stdout, one line on stderr, exit codes. */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { BIN } from '../fixtures/child-broker.js';
+import { runCli } from '../fixtures/cli.js';
 import { startHarness, type Harness } from '../fixtures/harness.js';
 import { fileScope } from '../fixtures/scope.js';
 
 const files = fileScope();
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 const as = (h: Harness, user: string): Record<string, string> => ({ GATEHOUSE_SERVER: `127.0.0.1:${h.broker.ports.grpc}`, GATEHOUSE_TOKEN: h.users[user]?.token ?? '' });
 

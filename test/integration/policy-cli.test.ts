@@ -3,31 +3,17 @@
  * binary (dist/), a real config file. Exit 0 allow, 1 deny, 3 review, 2 bad input; with --json,
  * the decision as {decision, reasons: [{command, rule, why}]} on stdout.
  */
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BIN } from '../fixtures/child-broker.js';
+import { runCli, type CliRun } from '../fixtures/cli.js';
 import { fileScope } from '../fixtures/scope.js';
 
 const files = fileScope();
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 const CONFIG = `
 templates:

@@ -5,12 +5,11 @@
  * of it); a line held for review runs only after a watcher approves it with the real CLI
  * (`gatehouse sessions approve-command`), and never after `reject-command`.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN } from '../fixtures/child-broker.js';
+import { runCli, type CliRun } from '../fixtures/cli.js';
 import { startHarness, type Harness } from '../fixtures/harness.js';
 import { fileScope, testScope, until } from '../fixtures/scope.js';
 import { runSsh } from '../fixtures/ssh.js';
@@ -36,24 +35,8 @@ async function target(): Promise<Target> {
 
 const seenBy = async (t: Target): Promise<string> => (existsSync(t.seen) ? readFile(t.seen, 'utf8') : '');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** The `gatehouse` binary as a watcher runs it. */
-function cli(h: Harness, user: string, args: string[]): Promise<Run> {
-  const env = { PATH: process.env.PATH ?? '', GATEHOUSE_SERVER: `127.0.0.1:${h.broker.ports.grpc}`, GATEHOUSE_TOKEN: h.users[user]?.token ?? '' };
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (h: Harness, user: string, args: string[]): Promise<CliRun> => runCli(args, { GATEHOUSE_SERVER: `127.0.0.1:${h.broker.ports.grpc}`, GATEHOUSE_TOKEN: h.users[user]?.token ?? '' });
 
 describe('exec under the command policy, from the target side', () => {
   it('a denied line exits 126 naming the rule, and the target never sees any of it', async () => {
