@@ -11,9 +11,9 @@ import { asGatehouseError, type ErrorCode, type GatehouseError } from '../domain
 import { destinationKey } from '../domain/destination.js';
 import { newId } from '../domain/ids.js';
 import type { EndReason, Target, Template } from '../domain/types.js';
-import { networkMatcher } from '../grants/networks.js';
 import { effectiveState, findCoveringGrant, type Coverage } from '../grants/rules.js';
 import { keyId } from '../grants/directory.js';
+import { channelRefusal, sourceRefusal, subsystemTargetRefusal } from './admission.js';
 import { handleSessionChannel, type ChannelHandle, type StartRequest } from './channel.js';
 import { ACCESS_ENDED, ConnectionForwards, forwardRefusal, shownDestination } from './forward.js';
 import type { GatewayServices } from './services.js';
@@ -193,8 +193,7 @@ export class ConnectionContext {
 
   /**
    * Why this subsystem (sftp, ...) is refused, or null when the grant's template allows it.
-   * Subsystems pass through only to ssh targets: the local and ssm connectors have no subsystems
-   * and would open a plain, uninspected shell instead. Answered synchronously when the route is
+   * Subsystems pass through only to ssh targets (admission.ts). Answered synchronously when the route is
    * already resolved (the usual case): ssh2 silently drops a channel-request reply that comes
    * after the client's EOF, and `ssh -s` with an empty stdin sends EOF at once.
    */
@@ -202,9 +201,7 @@ export class ConnectionContext {
     const decide = (cov: Coverage): string | null => {
       const shown = sanitizeForLog(name.slice(0, 32));
       if (!cov.ok || !(this.svc.grants.template(cov.grant.template)?.allowForwarding.subsystems.includes(name) ?? false)) return `subsystem ${shown} is not allowed by the grant's template`;
-      const target = this.svc.targets.get((this.route as Route).target);
-      if (target?.kind !== 'ssh') return `subsystem ${shown} is passed through only to ssh targets, and ${target?.name ?? 'this target'} is a ${target?.kind ?? 'unknown'} target`;
-      return null;
+      return subsystemTargetRefusal(name, this.svc.targets.get((this.route as Route).target));
     };
     if (this.resolved !== null) return decide(this.resolved);
     return (this.coverage ?? this.resolve()).then(decide);
@@ -315,7 +312,7 @@ export class ConnectionContext {
     const template = this.svc.grants.template(cov.grant.template);
     const target = this.svc.targets.get(route.target) as Target;
     if (template === undefined) return refuse('GH_ERR_UNKNOWN_TEMPLATE', `template ${cov.grant.template} is not configured`, cov.grant.id);
-    const unfit = forwardRefusal(template, target, info.destIP, info.destPort) ?? this.sourceRefusal(template);
+    const unfit = forwardRefusal(template, target, info.destIP, info.destPort) ?? sourceRefusal(template, this.source);
     if (unfit !== null) return refuse(unfit.code, unfit.message, cov.grant.id);
     const connector = this.svc.connectors[target.kind];
     const tunnel = connector?.tunnel;
@@ -338,16 +335,9 @@ export class ConnectionContext {
     await forward.start(accept, reject);
   }
 
-  /** The template's limit on where from: null when the connection's source is allowed. */
-  private sourceRefusal(template: Template): { code: ErrorCode; message: string } | null {
-    const ip = this.source.slice(0, this.source.lastIndexOf(':'));
-    if (networkMatcher(template.sourceNetworks)(ip)) return null;
-    return { code: 'GH_ERR_SOURCE_NETWORK', message: `connections from ${ip} are outside the networks template ${template.name} allows (${template.sourceNetworks.join(', ')})` };
-  }
-
   /** The template's limits on where from and how many: null when the session may start. */
   private async admit(template: Template, grantId: string, slot: Slot | null): Promise<{ code: ErrorCode; message: string } | null> {
-    const outside = this.sourceRefusal(template);
+    const outside = sourceRefusal(template, this.source);
     if (outside !== null) return outside;
     if (template.maxSessions !== null && (await this.svc.countLive(grantId)) + (slot?.ahead() ?? 0) >= template.maxSessions) {
       return { code: 'GH_ERR_SESSION_LIMIT', message: `grant ${grantId} already has its maximum of ${template.maxSessions} concurrent session(s)` };
@@ -391,20 +381,4 @@ export class ConnectionContext {
     this.refusedRouteLogged = true;
     this.refused(code, message);
   }
-}
-
-/**
- * Channel shapes the template cannot judge, refused before anything opens upstream. A shell
- * without a terminal reads commands from stdin (`ssh -T`, `cmd | ssh host`), where interactive
- * inspection (which needs a screen) never sees them; so when the template inspects, it is refused
- * (fail closed) instead of running unjudged. Subsystems exist only on ssh targets.
- */
-export function channelRefusal(req: StartRequest, template: Template, target: Target): { code: ErrorCode; message: string } | null {
-  if (req.subsystem !== undefined && target.kind !== 'ssh') {
-    return { code: 'GH_ERR_CHANNEL_REFUSED', message: `subsystem ${sanitizeForLog(req.subsystem.slice(0, 32))} is passed through only to ssh targets, and ${target.name} is a ${target.kind} target` };
-  }
-  if (req.kind === 'shell' && req.pty === undefined && template.inspect) {
-    return { code: 'GH_ERR_NO_PTY', message: `a shell without a terminal cannot be inspected (template ${template.name} inspects commands): connect with a terminal (ssh -t) or run one command (ssh HOST 'command')` };
-  }
-  return null;
 }
