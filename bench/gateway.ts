@@ -5,9 +5,11 @@
  *   1. bulk exec output: `seq 1 30000000` (about 250 MB of text), MB/s
  *   2. binary output: 100 MB from /dev/urandom, byte-exact, and the recording's size
  *   3. session setup: `ssh ... true`, median of N
- *   4. revoke → both sockets closed, and expiry → both sockets closed: p50/p99 over 50 trials
+ *   4. revoke → both sockets closed, and expiry → both sockets closed: p50/p99 over 50 trials,
+ *      each on a session that has been live for SETTLE_MS (500 ms; SETTLE_MS=0 to revoke at once)
  *
- * Run: npm run build && npx tsx bench/gateway.ts [--quick] [--throughput-only] [--modes=direct,gatehouse]
+ * Run: npm run build && npx tsx bench/gateway.ts [--quick] [--throughput-only | --close-only] [--modes=direct,gatehouse]
+ * BENCH_DIAG=1 prints each throughput run with the broker's CPU per MB and how often it was preempted.
  * Writes bench/results/gateway.json and prints a markdown summary.
  */
 import { spawn } from 'node:child_process';
@@ -29,6 +31,7 @@ const SEQ_N = quick ? 3_000_000 : 30_000_000;
 const RUNS = quick ? 1 : 5;
 const SETUP_RUNS = quick ? 5 : 20;
 const TRIALS = quick ? 10 : 50;
+const SETTLE_MS = Number(process.env.SETTLE_MS ?? 500);
 
 type Mode = 'direct' | 'proxyjump' | 'gatehouse';
 
@@ -46,7 +49,8 @@ async function main(): Promise<void> {
       commands: { allow: ['seq *', 'cat *', 'true', 'sleep *', 'head *'] },
     });
     const cfg = await writeConfig(prep);
-    const broker = await spawnBroker(scope, cfg);
+    // BENCH_BROKER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the broker only.
+    const broker = await spawnBroker(scope, cfg, process.env.BENCH_BROKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_BROKER_NODE_OPTIONS } : {});
     const pub = (await import('node:fs/promises')).readFile(join(prep.dir, 'data/ssh_host_ed25519_key.pub'), 'utf8');
     const knownHosts = join(prep.dir, 'known_hosts');
     await writeFile(knownHosts, `[127.0.0.1]:${broker.ports.ssh} ${(await pub).trim().split(' ').slice(0, 2).join(' ')}\n[127.0.0.1]:${sshd.port} ${sshd.hostKey}\n[127.0.0.1]:${jump.port} ${jump.hostKey}\n`);
@@ -70,11 +74,12 @@ async function main(): Promise<void> {
       return [...direct, '-J', `${jump.user}@127.0.0.1:${jump.port}`, `${sshd.user}@127.0.0.1`, command];
     };
 
+    const closeOnly = process.argv.includes('--close-only');
     // 1. throughput
     const expectBytes = seqBytes(SEQ_N);
     const throughput: Record<Mode, number[]> = { direct: [], proxyjump: [], gatehouse: [] };
     // Every byte arrives: counted once per mode through a pipe...
-    for (const mode of ['direct', 'proxyjump', 'gatehouse'] as const) {
+    for (const mode of closeOnly ? [] : (['direct', 'proxyjump', 'gatehouse'] as const)) {
       const { bytes } = await timed(argsFor(mode, `seq 1 ${SEQ_N}`));
       if (bytes !== expectBytes) throw new Error(`${mode}: got ${bytes} bytes, expected ${expectBytes}`);
     }
@@ -92,12 +97,24 @@ async function main(): Promise<void> {
       return (Number(f[11]) + Number(f[12])) / 100;
     };
     const brokerCpuPerMb: number[] = [];
-    for (let r = 0; r < RUNS; r++) {
+    // With BENCH_DIAG, each run prints how often the broker was preempted and how long it waited
+    // for a core (/proc/PID/status and schedstat): on a 2-core VM its CPU per MB follows these.
+    const sched = (): { involuntary: number; waitMs: number } => {
+      const st = readFileSync(`/proc/${broker.child.pid}/status`, 'utf8');
+      const wait = Number(readFileSync(`/proc/${broker.child.pid}/schedstat`, 'utf8').split(' ')[1]);
+      return { involuntary: Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1]), waitMs: wait / 1e6 };
+    };
+    for (let r = 0; r < (closeOnly ? 0 : RUNS); r++) {
       for (let i = 0; i < modes.length; i++) {
         const mode = modes[(r + i) % modes.length] as Mode;
         await sleep(1_000);
         const cpu0 = brokerCpu();
+        const s0 = sched();
         const ms = await timedToNull(argsFor(mode, `seq 1 ${SEQ_N}`));
+        if (process.env.BENCH_DIAG) {
+          const s1 = sched();
+          console.error(`${mode}: ${fmt(expectBytes / 1e6 / (ms / 1000))} MB/s, broker ${fmt(((brokerCpu() - cpu0) * 1000) / (expectBytes / 1e6), 2)} ms CPU/MB, preempted ${s1.involuntary - s0.involuntary}×, waited ${fmt(s1.waitMs - s0.waitMs)} ms for a core`);
+        }
         throughput[mode].push(expectBytes / 1e6 / (ms / 1000));
         if (mode === 'gatehouse') brokerCpuPerMb.push(((brokerCpu() - cpu0) * 1000) / (expectBytes / 1e6));
       }
@@ -108,6 +125,11 @@ async function main(): Promise<void> {
       return;
     }
 
+    if (closeOnly) {
+      const c = await closeTimes();
+      console.log(JSON.stringify({ settleMs: SETTLE_MS, revoke: summarise(c.revoke), expiry: summarise(c.expiry), revokeBoth: c.revoke.both, expiryBoth: c.expiry.both }));
+      return;
+    }
     // 2. binary, byte-exact; recording bounded
     const blobPath = join(sshd.dir, 'blob.bin');
     const blobSize = quick ? 10 * 1024 * 1024 : 100 * 1024 * 1024;
@@ -128,14 +150,19 @@ async function main(): Promise<void> {
     }
 
     // 4. revoke and expiry → both sockets closed
-    const revoke = await closeTrials(TRIALS, async () => {
-      const g = await grant('web-p');
-      return { grantId: String(g.id), trigger: async () => void (await bob.call('revokeGrant', { id: g.id, reason: 'bench' })), at: null };
-    });
-    const expiry = await closeTrials(TRIALS, async () => {
-      const g = await grant('web-p', '2s');
-      return { grantId: String(g.id), trigger: null, at: Date.parse(String(g.expiresAt)) };
-    });
+    const { revoke, expiry } = await closeTimes();
+
+    async function closeTimes() {
+      const revoke = await closeTrials(TRIALS, async () => {
+        const g = await grant('web-p');
+        return { grantId: String(g.id), trigger: async () => void (await bob.call('revokeGrant', { id: g.id, reason: 'bench' })), at: null };
+      });
+      const expiry = await closeTrials(TRIALS, async () => {
+        const g = await grant('web-p', '2s');
+        return { grantId: String(g.id), trigger: null, at: Date.parse(String(g.expiresAt)) };
+      });
+      return { revoke, expiry };
+    }
 
     async function closeTrials(n: number, make: () => Promise<{ grantId: string; trigger: (() => Promise<void>) | null; at: number | null }>): Promise<{ client: number[]; upstream: number[]; both: number[] }> {
       const out = { client: [] as number[], upstream: [] as number[], both: [] as number[] };
@@ -146,6 +173,10 @@ async function main(): Promise<void> {
         const exited = new Promise<number>((resolve) => child.once('exit', () => resolve(Date.now())));
         await until(async () => ((await bob.call('listSessions', { live: true, incident: '', grantId: t.grantId, user: '' })).sessions as unknown[]).length > 0, 10_000, 'session live');
         await until(() => proxy.open > 0, 5_000, 'upstream connected');
+        // A session being revoked has been running: its first moments are start-up work on every
+        // side (the ssh client, sshd forking, the broker's session-start commit), which competes for
+        // the two cores with the revoke path. SETTLE_MS=0 measures a revoke during start-up.
+        await sleep(SETTLE_MS);
         let t0: number;
         if (t.trigger) {
           t0 = Date.now();
@@ -172,6 +203,7 @@ async function main(): Promise<void> {
       ratioToProxyJump: tp.gatehouse / tp.proxyjump,
       binary: { bytes: bin.bytes, exact: bin.sha256 === want, recordingBytes: recSize },
       setupMs: { direct: median(setup.direct), proxyjump: median(setup.proxyjump), gatehouse: median(setup.gatehouse) },
+      settleMs: SETTLE_MS,
       revokeMs: summarise(revoke),
       expiryMs: summarise(expiry),
     };

@@ -1,0 +1,89 @@
+import { EventEmitter } from 'node:events';
+import type { ServerChannel } from 'ssh2';
+import { describe, expect, it } from 'vitest';
+import type { Upstream } from '../../src/connectors/types.js';
+import { Relay } from '../../src/gateway/relay.js';
+
+/** The parts of an ssh2 ServerChannel the relay uses, logging every call in order. */
+function fakeChannel(opts: { writeOk?: boolean } = {}) {
+  const calls: string[] = [];
+  const stderr = Object.assign(new EventEmitter(), {
+    writableNeedDrain: false,
+    write: (b: Buffer | string) => (calls.push(`stderr:${String(b)}`), true),
+  });
+  const ch = Object.assign(new EventEmitter(), {
+    stderr,
+    writableNeedDrain: false,
+    write: (b: Buffer | string) => (calls.push(`write:${String(b)}`), opts.writeOk ?? true),
+    exit: (code: number) => calls.push(`exit:${code}`),
+    end: () => calls.push('end'),
+    close: () => calls.push('close'),
+    pause: () => calls.push('channel.pause'),
+    resume: () => calls.push('channel.resume'),
+  });
+  return { ch: ch as unknown as ServerChannel, calls };
+}
+
+function fakeUpstream(calls: string[]): Upstream {
+  return {
+    write: () => true,
+    endInput: () => {},
+    resize: () => {},
+    signal: () => {},
+    pause: () => void calls.push('upstream.pause'),
+    resume: () => void calls.push('upstream.resume'),
+    close: async () => {},
+  };
+}
+
+const events = { exit: () => {}, closed: () => {}, clientClosed: () => {} };
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('Relay: target output to the client', () => {
+  it('sends the chunks of one tick as one write, in order', async () => {
+    const { ch, calls } = fakeChannel();
+    const relay = new Relay(ch, null, false, events);
+    relay.sink.data(Buffer.from('a'));
+    relay.sink.data(Buffer.from('b'));
+    relay.sink.data(Buffer.from('c'));
+    expect(calls).toEqual([]);
+    await tick();
+    relay.sink.data(Buffer.from('d'));
+    await tick();
+    expect(calls).toEqual(['write:abc', 'write:d']);
+    expect(relay.stats.bytesOut).toBe(4);
+  });
+
+  it('writes gathered output before stderr, a notice or the exit status', async () => {
+    const { ch, calls } = fakeChannel();
+    const relay = new Relay(ch, null, false, events);
+    relay.sink.data(Buffer.from('out1'));
+    relay.sink.stderr(Buffer.from('err'));
+    relay.sink.data(Buffer.from('out2'));
+    relay.notice('revoked', true);
+    relay.sink.data(Buffer.from('out3'));
+    await relay.finishClient({ code: 3, signal: null });
+    expect(calls).toEqual(['write:out1', 'stderr:err', 'write:out2', 'stderr:[gatehouse] revoked\n', 'write:out3', 'exit:3', 'end']);
+  });
+
+  it('pauses the upstream when the client cannot take more, and resumes on drain', async () => {
+    const { ch, calls } = fakeChannel({ writeOk: false });
+    const relay = new Relay(ch, null, false, events);
+    relay.attach(fakeUpstream(calls));
+    relay.sink.data(Buffer.from('x'));
+    relay.sink.data(Buffer.from('y'));
+    await tick();
+    expect(calls).toEqual(['write:xy', 'upstream.pause']);
+    (ch as unknown as EventEmitter).emit('drain');
+    expect(calls.at(-1)).toBe('upstream.resume');
+  });
+
+  it('drops output once the client has gone', async () => {
+    const { ch, calls } = fakeChannel();
+    const relay = new Relay(ch, null, false, events);
+    relay.sink.data(Buffer.from('lost'));
+    (ch as unknown as EventEmitter).emit('close');
+    await tick();
+    expect(calls).toEqual([]);
+  });
+});
