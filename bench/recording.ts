@@ -1,25 +1,35 @@
+import { readdirSync, readFileSync } from 'node:fs';
 /**
- * Recording overhead on interactive sessions: SESSIONS recordings (the real CastWriter, redaction
- * and input privacy on) each fed about 1 KB/s the way an interactive session produces it — a
+ * Recording overhead on interactive sessions: SESSIONS recordings (the real writer, redaction and
+ * input privacy on) each fed about 1 KB/s the way an interactive session produces it — a
  * keystroke echo, a prompt, a coloured `ls` line, now and then a line with a secret — in chunks
- * every 100 ms, for SECONDS. The process CPU time is compared with the same timer loop feeding
- * nothing; the difference, over the wall time, is the recording's share of one core.
+ * every 100 ms, for SECONDS. The process CPU time (every thread) is compared with the same timer
+ * loop feeding nothing; the difference, over the wall time, is the recording's share of one core.
  *
- * This measures the recorder (formatting, redaction, file writes through libuv) in isolation:
- * the relay's own cost is the same with or without recording.
+ * Two ways, one after the other: as in the broker (RemoteRecording: each piece handed to the
+ * recording thread, which decodes, redacts, formats and writes), and the CastWriter alone on this
+ * thread (the writer's own cost, without the handoff). The relay's own cost is the same with or
+ * without recording.
  *
- * Run: npx tsx bench/recording.ts [--quick]
+ * Run: npm run build && npx tsx bench/recording.ts [--quick]
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CastWriter } from '../src/recording/writer.js';
+import type { CastHeader } from '../src/recording/writer.js';
+
+// The built broker's code (npm run build), as the broker runs it: the recording thread then loads
+// compiled JavaScript, not the TypeScript sources through tsx's loader.
+const { RemoteRecording } = (await import('../dist/recording/remote.js' as string)) as typeof import('../src/recording/remote.js');
+const { CastWriter } = (await import('../dist/recording/writer.js' as string)) as typeof import('../src/recording/writer.js');
 import { fmt } from './lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const SESSIONS = 100;
 const SECONDS = quick ? 8 : 30;
-const TICK_MS = 100;
+/** Each session prints every PERIOD_MS; the sessions are spread over SLOTS phases of that period. */
+const PERIOD_MS = 100;
+const SLOTS = 10;
 
 const SAMPLES = [
   'l', 's', ' ', '-', 'l', '\r\n',
@@ -37,40 +47,61 @@ function chunk(i: number): Buffer {
   return Buffer.from(s.slice(0, 100));
 }
 
-async function run(record: boolean): Promise<{ cpuMs: number; wallMs: number; bytes: number }> {
+/** CPU ticks (10 ms) of each thread, user and system, for BENCH_DIAG. */
+function threadCpu(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of readdirSync('/proc/self/task')) {
+    try {
+      const raw = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+      out[`${t}u`] = Number(f[11]);
+      out[`${t}s`] = Number(f[12]);
+    } catch {
+      // a thread that ended
+    }
+  }
+  return out;
+}
+type Mode = 'none' | 'thread' | 'inline';
+
+async function run(mode: Mode): Promise<{ cpuMs: number; wallMs: number; bytes: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'gh-rec-bench-'));
   try {
-    const writers = record
-      ? await Promise.all(
-          Array.from({ length: SESSIONS }, (_, i) =>
-            CastWriter.open(join(dir, `s${i}.cast`), { width: 120, height: 40, timestamp: 0, session_id: `s${i}`, grant_id: 'g', incident: 'BENCH', user: 'alice', target: 'web-1', broker: 'b', kind: 'shell' }, { maxOutputBytes: 64 << 20, onError: (e) => console.error(e), redact: process.env.REDACT !== '0' }),
-          ),
-        )
-      : [];
+    const header = (i: number): CastHeader => ({ width: 120, height: 40, timestamp: 0, session_id: `s${i}`, grant_id: 'g', incident: 'BENCH', user: 'alice', target: 'web-1', broker: 'b', kind: 'shell' });
+    const opts = { maxOutputBytes: 64 << 20, onError: (e: Error) => console.error(e), redact: process.env.REDACT !== '0' };
+    const open = mode === 'thread' ? RemoteRecording.open : mode === 'inline' ? CastWriter.open : null;
+    const writers: { output(b: Buffer): void; input(b: Buffer): void; close(): Promise<unknown> }[] =
+      open === null ? [] : await Promise.all(Array.from({ length: SESSIONS }, (_, i) => open(join(dir, `s${i}.cast`), header(i), opts)));
     const chunks = Array.from({ length: 64 }, (_, i) => chunk(i));
     let bytes = 0;
+    const th0 = threadCpu();
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     await new Promise<void>((resolve) => {
+      // Sessions do not print in step: a tenth of them every 10 ms, each every 100 ms.
       let tick = 0;
       const iv = setInterval(() => {
-        for (let s = 0; s < SESSIONS; s++) {
-          const c = chunks[(tick + s) % chunks.length] as Buffer;
+        const slot = tick % SLOTS;
+        const round = (tick - slot) / SLOTS;
+        for (let s = slot; s < SESSIONS; s += SLOTS) {
+          const c = chunks[(round + s) % chunks.length] as Buffer;
           bytes += c.length;
           const w = writers[s];
           if (w) {
-            if (tick % 10 === s % 10) w.input(Buffer.from('l'));
+            if (round % 10 === s % 10) w.input(Buffer.from('l'));
             w.output(c);
           }
         }
-        if (++tick >= (SECONDS * 1000) / TICK_MS) {
+        if (++tick >= (SECONDS * 1000) / (PERIOD_MS / SLOTS)) {
           clearInterval(iv);
           resolve();
         }
-      }, TICK_MS);
+      }, PERIOD_MS / SLOTS);
     });
     await Promise.all(writers.map((w) => w.close()));
     const cpu = process.cpuUsage(c0);
+    const th1 = threadCpu();
+    if (process.env.BENCH_DIAG) console.error(mode, Object.entries(th1).map(([k, v]) => `${k}=${(v - (th0[k] ?? 0)) * 10}ms`).filter((x) => !x.endsWith('=0ms')).join(' '));
     return { cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0, bytes };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -78,18 +109,22 @@ async function run(record: boolean): Promise<{ cpuMs: number; wallMs: number; by
 }
 
 async function main(): Promise<void> {
-  await run(true); // warm up (JIT)
-  const base = await run(false);
-  const rec = await run(true);
+  await run('thread'); // warm up (JIT, the thread)
+  await run('inline');
+  const base = await run('none');
+  const rec = await run('thread');
+  const inline = await run('inline');
   const share = (rec.cpuMs - base.cpuMs) / rec.wallMs;
+  const inlineShare = (inline.cpuMs - base.cpuMs) / inline.wallMs;
   const result = {
     when: new Date().toISOString(),
     machine: `${cpus().length} cores, Node ${process.version}`,
     sessions: SESSIONS,
     seconds: SECONDS,
     bytesPerSecondPerSession: rec.bytes / SESSIONS / (rec.wallMs / 1000),
-    cpuMs: { baseline: base.cpuMs, recording: rec.cpuMs },
+    cpuMs: { baseline: base.cpuMs, recording: rec.cpuMs, writerAlone: inline.cpuMs },
     recordingCpuPercentOfOneCore: share * 100,
+    writerAloneCpuPercentOfOneCore: inlineShare * 100,
   };
   await mkdir(new URL('./results/', import.meta.url), { recursive: true });
   await writeFile(new URL(`./results/recording${quick ? '-quick' : ''}.json`, import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
@@ -98,7 +133,8 @@ async function main(): Promise<void> {
       `| recording, ${SESSIONS} interactive sessions × ${fmt(result.bytesPerSecondPerSession / 1000, 2)} KB/s for ${SECONDS} s | |`,
       '|---|---|',
       `| process CPU without / with recording (ms) | ${fmt(base.cpuMs, 0)} / ${fmt(rec.cpuMs, 0)} |`,
-      `| recording's share | ${fmt(share * 100, 2)}% of one core |`,
+      `| **recording's share, as in the broker (recording thread)** | **${fmt(share * 100, 2)}% of one core** |`,
+      `| the writer alone, on the calling thread | ${fmt(inlineShare * 100, 2)}% (${fmt(inline.cpuMs, 0)} ms) |`,
     ].join('\n'),
   );
 }

@@ -13,7 +13,15 @@ import { absNow } from './writer.js';
 const HIGH_WATER = 64 * 1024 * 1024;
 const LOW_WATER = 32 * 1024 * 1024;
 const BATCH_BYTES = 512 * 1024;
-const BATCH_MS = 5;
+/** A batch waits at most this long while someone watches a session live... */
+const LIVE_BATCH_MS = 5;
+/**
+ * ...and this long otherwise. Each batch is a message each way between the threads, and on a VM a
+ * thread's wake-up costs more than the work a few keystrokes bring (bench/recording.ts: 100
+ * interactive sessions cost 6% of a core at 5 ms, 3–4% at 50 ms). The file is written every
+ * FLUSH_MS (writer.ts) after the lines arrive: a kill -9 loses at most the last 50 + 150 ms.
+ */
+const QUIET_BATCH_MS = 50;
 
 /** A recording as the thread port sees it (RemoteRecording). */
 export interface ThreadClient {
@@ -37,6 +45,8 @@ export class RecordingThread {
   private nextReq = 1;
   private readonly recordings = new Map<number, ThreadClient>();
   private readonly handoffs = new Map<number, (r: { path?: string; bytes?: number; error?: string }) => void>();
+  /** Recordings a live view follows: while there are any, batches go out after LIVE_BATCH_MS. */
+  private readonly watched = new Set<number>();
   dead: Error | null = null;
 
   constructor(onExit: () => void) {
@@ -66,10 +76,12 @@ export class RecordingThread {
   }
 
   remove(id: number): void {
+    this.watched.delete(id);
     if (this.recordings.delete(id) && this.recordings.size === 0) this.worker.unref();
   }
 
   send(m: ToThread): void {
+    if (m.op === 'unwatch') this.watched.delete(m.id);
     if (this.dead) return;
     this.flush();
     this.worker.postMessage(m);
@@ -111,6 +123,7 @@ export class RecordingThread {
   }
 
   watch(id: number): Promise<{ path: string; bytes: number }> {
+    this.watched.add(id);
     const req = this.nextReq++;
     return new Promise((resolve, reject) => {
       this.handoffs.set(req, (r) => (r.error !== undefined || r.path === undefined ? reject(new Error(r.error ?? 'handoff failed')) : resolve({ path: r.path, bytes: r.bytes ?? 0 })));
@@ -119,15 +132,15 @@ export class RecordingThread {
   }
 
   /**
-   * A batch goes out when BATCH_BYTES are waiting, or BATCH_MS after its first piece: at bulk rates
-   * one message per half MiB rather than one per tick; interactively a keystroke reaches the file
-   * (and a live view) within milliseconds. Times are taken on arrival, so batching never shifts them.
+   * A batch goes out when BATCH_BYTES are waiting, or LIVE_BATCH_MS / QUIET_BATCH_MS after its
+   * first piece: at bulk rates one message per half MiB rather than one per tick; a watched
+   * keystroke reaches the live view within milliseconds. Times are taken on arrival, so batching never shifts them.
    */
   private schedule(): void {
     if (this.bytes >= BATCH_BYTES) return this.flush();
     if (this.scheduled) return;
     this.scheduled = true;
-    this.timer = setTimeout(this.flushNow, BATCH_MS);
+    this.timer = setTimeout(this.flushNow, this.watched.size > 0 ? LIVE_BATCH_MS : QUIET_BATCH_MS);
   }
 
   private readonly flushNow = (): void => this.flush();

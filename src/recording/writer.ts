@@ -3,10 +3,11 @@
  * one JSON array per event: [seconds, "o"|"i"|"r"|"m", data].
  *
  * Streaming and crash-safe: every event is one complete line; lines reach the OS within FLUSH_MS
- * (200 ms), or at once when FLUSH_BYTES are waiting, so a SIGKILL of the broker leaves a file that
- * is readable up to a fraction of a second before it; readers skip a torn last line. Batching is
- * what keeps a hundred interactive sessions cheap: one write per session per 200 ms, not one per
- * keystroke. The hot path only formats and queues lines; the file's SHA-256 and size are computed
+ * (150 ms; at most 200 ms after the bytes reached the broker, thread-port.ts), or at once when
+ * FLUSH_BYTES are waiting, so a SIGKILL of the broker leaves a file that is readable up to a
+ * fraction of a second before it; readers skip a torn last line. Batching is what keeps a hundred
+ * interactive sessions cheap: one write per session per 150 ms, not one per keystroke. The hot
+ * path only formats and queues lines; the file's SHA-256 and size are computed
  * once at close, from the file as it lies on disk (what a verifier will hash later).
  *
  * Bounded: output beyond `maxOutputBytes`, and binary output (bytes that are not UTF-8, which
@@ -19,13 +20,12 @@
  * `gzip`, the closed file is compressed to `<name>.cast.gz` and the summary hashes that file.
  */
 import { OffThreadHash } from './hash-worker.js';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import { sampleText } from './sample.js';
-import { gzipFile, hashFile } from './file.js';
+import { gzipFile, hashFile, RecordingFile } from './file.js';
 
 export { hashFile } from './file.js';
 import { InputPrivacy } from './privacy.js';
@@ -35,7 +35,7 @@ import type { CastHeader, CastSummary, CastWriterOptions, UnrecordedTail, LiveHa
 export type { CastHeader, CastSummary, CastWriterOptions, UnrecordedTail, LiveHandoff, OutputFollower } from './cast-types.js';
 
 export class CastWriter {
-  private readonly stream: WriteStream;
+  private readonly out: RecordingFile;
   private readonly decoder = new StringDecoder('utf8');
   private readonly inDecoder = new StringDecoder('utf8');
   /** Absolute milliseconds (absNow): the same clock on every thread, so callers may pass arrival times. */
@@ -46,7 +46,7 @@ export class CastWriter {
   /** Recording stopped and the caller hashes the rest (options.onStop). */
   private stoppedExternally = false;
   /** The start of a character the decoder holds for the next chunk: recorded with it, or counted as unrecorded. */
-  private held: Buffer = Buffer.alloc(0);
+  private held: Buffer = EMPTY;
   private stopReason: string | null = null;
   private failed: Error | null = null;
   private closed = false;
@@ -58,7 +58,7 @@ export class CastWriter {
   private readonly privacy: InputPrivacy | null;
   /** asciicast times never go backwards, also when held-back text is released late. */
   private lastTime = 0;
-  /** Lines not yet handed to the stream (see FLUSH_MS), and whether a flush is scheduled. */
+  /** Lines not yet written to the file (see FLUSH_MS), and whether a flush is scheduled. */
   private pending = '';
   private dirty = false;
   private gzipped = false;
@@ -68,27 +68,21 @@ export class CastWriter {
   private followRedactor: StreamRedactor | null | undefined;
 
   private constructor(
-    stream: WriteStream,
+    out: RecordingFile,
     private readonly path: string,
     private readonly opts: CastWriterOptions,
   ) {
-    this.stream = stream;
+    this.out = out;
     this.highWaterMark = opts.highWaterMark ?? 4 * 1024 * 1024;
     const redact = opts.redact ?? true;
     this.redactor = redact ? new StreamRedactor() : null;
     this.inRedactor = redact && opts.input !== false ? new StreamRedactor() : null;
     this.privacy = opts.input === false ? null : new InputPrivacy();
-    stream.on('error', (err) => this.fail(err));
   }
 
   static async open(path: string, header: CastHeader, opts: CastWriterOptions): Promise<CastWriter> {
     await mkdir(dirname(path), { recursive: true, mode: 0o750 });
-    const stream = createWriteStream(path, { flags: 'wx', mode: 0o640, highWaterMark: 256 * 1024 });
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', reject);
-    });
-    const w = new CastWriter(stream, path, opts);
+    const w = new CastWriter(await RecordingFile.create(path), path, opts);
     w.line(JSON.stringify({ version: 2, ...header }) + '\n');
     return w;
   }
@@ -124,31 +118,24 @@ export class CastWriter {
   /** See LiveHandoff. Synchronous: call it between chunks, in the same tick as follow(). */
   liveHandoff(): LiveHandoff {
     this.flush();
-    const bytes = this.stream.bytesWritten + this.stream.writableLength;
-    const flushed = new Promise<void>((resolve, reject) => {
-      const deadline = Date.now() + 10_000;
-      const check = (): void => {
-        if (this.stream.bytesWritten >= bytes || this.stream.destroyed) resolve();
-        else if (this.failed) reject(this.failed);
-        else if (Date.now() > deadline) reject(new Error('the recording did not flush in time'));
-        else setTimeout(check, 2).unref();
-      };
-      check();
-    });
+    const bytes = this.out.bytesWritten;
+    const flushed = this.failed ? Promise.reject(this.failed) : Promise.resolve();
     return { path: this.path, bytes, flushed, redactor: this.redactor?.clone() ?? null, partial: Buffer.from(this.held), stopped: this.stopReason !== null || this.closed };
   }
 
-  /** True while more than the high-water mark is queued for the disk (or for the hashing thread). */
+  /**
+   * True while more than the high-water mark waits for the hashing thread. Nothing waits for the
+   * disk here: lines are written synchronously (file.ts), so a slow disk shows as a slow writer.
+   */
   get congested(): boolean {
-    return this.stream.writableLength + this.pending.length > this.highWaterMark || (this.unrecordedHash !== null && OffThreadHash.backlog > this.highWaterMark);
+    return this.unrecordedHash !== null && OffThreadHash.backlog > this.highWaterMark;
   }
 
   /** Calls `fn` once the queues have drained below the high-water mark. */
   onceDrained(fn: () => void): void {
     this.flush();
     if (!this.congested || this.failed) return fn();
-    if (this.stream.writableLength + this.pending.length > this.highWaterMark) this.stream.once('drain', () => this.onceDrained(fn));
-    else OffThreadHash.onceDrained(() => this.onceDrained(fn));
+    OffThreadHash.onceDrained(() => this.onceDrained(fn));
   }
 
   /**
@@ -177,7 +164,8 @@ export class CastWriter {
       return;
     }
     const all = this.takeHeld(chunk);
-    this.held = Buffer.from(all.subarray(all.length - incompleteTail(all)));
+    const tail = incompleteTail(all);
+    this.held = tail === 0 ? EMPTY : Buffer.from(all.subarray(all.length - tail));
     if (text.length > 0) this.text('o', text, this.redactor, at);
   }
 
@@ -239,18 +227,14 @@ export class CastWriter {
       } else if (this.held.length > 0 && this.unrecordedHash === null) {
         // Output ended inside a character: those bytes were never recorded either.
         this.unrecordedHash = new OffThreadHash();
-        this.skip(this.takeHeld(Buffer.alloc(0)));
+        this.skip(this.takeHeld(EMPTY));
       }
       if (this.unrecordedHash !== null && !this.failed) {
         const sha = await this.unrecordedHash.digest();
         this.event('m', `unrecorded output: ${this.unrecorded} bytes, sha256 ${sha}`, true);
       }
       this.flush();
-      await new Promise<void>((resolve) => {
-        if (this.stream.destroyed) return resolve();
-        this.stream.end(() => resolve());
-        this.stream.once('error', () => resolve());
-      });
+      await this.out.close().catch((err: unknown) => this.fail(err as Error));
     }
     if (this.failed) throw this.failed;
     this.summary ??= (async () => {
@@ -284,7 +268,7 @@ export class CastWriter {
   /** `chunk` preceded by the bytes the decoder held back; empties the hold. */
   private takeHeld(chunk: Buffer): Buffer {
     const all = this.held.length > 0 ? Buffer.concat([this.held, chunk]) : chunk;
-    this.held = Buffer.alloc(0);
+    this.held = EMPTY;
     return all;
   }
 
@@ -341,7 +325,7 @@ export class CastWriter {
 
   private line(text: string): void {
     if (text.length >= FLUSH_BYTES && this.pending.length === 0) {
-      this.stream.write(text); // a big line goes out as it is, without a copy into `pending`
+      this.write(text); // a big line goes out as it is, without a copy into `pending`
       return;
     }
     this.pending += text;
@@ -352,12 +336,22 @@ export class CastWriter {
     }
   }
 
-  /** Hands the lines waiting in memory to the file stream. */
+  /** Writes the lines waiting in memory to the file. */
   flush(): void {
     this.dirty = false;
-    if (this.pending.length === 0 || this.stream.destroyed || this.stream.writableEnded) return;
-    this.stream.write(this.pending);
+    if (this.pending.length === 0) return;
+    const text = this.pending;
     this.pending = '';
+    this.write(text);
+  }
+
+  private write(text: string): void {
+    if (this.failed || this.out.closed) return;
+    try {
+      this.out.write(text);
+    } catch (err) {
+      this.fail(err as Error);
+    }
   }
 
   private fail(err: Error): void {
@@ -368,14 +362,18 @@ export class CastWriter {
 }
 
 const REPLACEMENT_UTF8 = Buffer.from('\uFFFD', 'utf8');
+const EMPTY = Buffer.alloc(0);
 
 /** Milliseconds on a clock every thread shares (performance.now() alone differs per thread). */
 export function absNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** Lines wait at most this long in memory before they are written... */
-const FLUSH_MS = 200;
+/**
+ * Lines wait at most this long in memory before they are written (with the relay's batching,
+ * thread-port.ts, at most 200 ms pass between a byte's arrival and the file)...
+ */
+const FLUSH_MS = 150;
 /** ...or until this much is waiting. */
 const FLUSH_BYTES = 16 * 1024;
 
