@@ -17,11 +17,12 @@ const BATCH_BYTES = 512 * 1024;
 const LIVE_BATCH_MS = 5;
 /**
  * ...and this long otherwise. Each batch is a message each way between the threads, and on a VM a
- * thread's wake-up costs more than the work a few keystrokes bring (bench/recording.ts: 100
- * interactive sessions cost 6% of a core at 5 ms, 3–4% at 50 ms). The file is written every
- * FLUSH_MS (writer.ts) after the lines arrive: a kill -9 loses at most the last 50 + 150 ms.
+ * thread's wake-up costs more than the work a few keystrokes bring (bench/recording.ts, 100
+ * interactive sessions out of step: 6% of a core at 5 ms, 3.4–3.9% at 50 ms, 2% at 150 ms). The
+ * recording thread writes each batch's lines as soon as it has processed it (thread.ts): a kill -9
+ * loses at most the last 150 ms of a session nobody watches, 5 ms of one somebody does.
  */
-const QUIET_BATCH_MS = 50;
+const QUIET_BATCH_MS = 150;
 
 /** A recording as the thread port sees it (RemoteRecording). */
 export interface ThreadClient {

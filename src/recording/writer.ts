@@ -3,11 +3,12 @@
  * one JSON array per event: [seconds, "o"|"i"|"r"|"m", data].
  *
  * Streaming and crash-safe: every event is one complete line; lines reach the OS within FLUSH_MS
- * (150 ms; at most 200 ms after the bytes reached the broker, thread-port.ts), or at once when
- * FLUSH_BYTES are waiting, so a SIGKILL of the broker leaves a file that is readable up to a
- * fraction of a second before it; readers skip a torn last line. Batching is what keeps a hundred
- * interactive sessions cheap: one write per session per 150 ms, not one per keystroke. The hot
- * path only formats and queues lines; the file's SHA-256 and size are computed
+ * (150 ms; in the broker the recording thread writes each batch as it arrives, and a batch holds
+ * at most 150 ms of a session, thread-port.ts), or at once when FLUSH_BYTES are waiting, so a
+ * SIGKILL of the broker leaves a file that is readable up to a fraction of a second before it;
+ * readers skip a torn last line. Batching is what keeps a hundred interactive sessions cheap: one
+ * write per session per 150 ms, not one per keystroke. The hot path only formats and queues
+ * lines; the file's SHA-256 and size are computed
  * once at close, from the file as it lies on disk (what a verifier will hash later).
  *
  * Bounded: output beyond `maxOutputBytes`, and binary output (bytes that are not UTF-8, which
@@ -369,10 +370,7 @@ export function absNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/**
- * Lines wait at most this long in memory before they are written (with the relay's batching,
- * thread-port.ts, at most 200 ms pass between a byte's arrival and the file)...
- */
+/** Lines wait at most this long in memory before they are written... */
 const FLUSH_MS = 150;
 /** ...or until this much is waiting. */
 const FLUSH_BYTES = 16 * 1024;
