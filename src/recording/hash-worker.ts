@@ -37,7 +37,8 @@ class HashThread extends EventEmitter {
   private nextId = 1;
   /** Bytes handed to the worker and not yet hashed. */
   outstanding = 0;
-  private readonly digests = new Map<number, (hex: string) => void>();
+  private readonly digests = new Map<number, { resolve(hex: string): void; reject(err: Error): void }>();
+  private failed: Error | null = null;
 
   constructor() {
     super();
@@ -47,11 +48,18 @@ class HashThread extends EventEmitter {
         this.outstanding -= m.bytes ?? 0;
         if (this.outstanding <= STAGE_BYTES) this.emit('drain');
       } else if (m.op === 'digest') {
-        this.digests.get(m.id as number)?.(m.hex as string);
+        this.digests.get(m.id as number)?.resolve(m.hex as string);
         this.digests.delete(m.id as number);
       }
     });
-    this.worker.on('error', (err) => this.emit('failed', err));
+    // A dead hasher fails every digest it owes, and holds no one back (the backlog is gone with it).
+    this.worker.on('error', (err) => {
+      this.failed = err;
+      for (const d of this.digests.values()) d.reject(err);
+      this.digests.clear();
+      this.outstanding = 0;
+      this.emit('drain');
+    });
     // After the listeners: adding a 'message' listener refs the worker again.
     this.worker.unref();
   }
@@ -61,14 +69,15 @@ class HashThread extends EventEmitter {
   }
 
   update(id: number, buf: ArrayBuffer, length: number): void {
+    if (this.failed !== null) return;
     this.outstanding += length;
     this.worker.postMessage({ op: 'update', id, data: buf, length }, [buf]);
   }
 
   digest(id: number): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.digests.set(id, resolve);
-      this.once('failed', reject);
+      if (this.failed !== null) return reject(this.failed);
+      this.digests.set(id, { resolve, reject });
       this.worker.postMessage({ op: 'digest', id });
     });
   }
