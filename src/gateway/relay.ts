@@ -126,7 +126,7 @@ export class Relay {
     if (this.clientDone) return;
     if (stderr) {
       this.flushOutput();
-      this.written(this.channel.stderr.write(chunk));
+      this.pauseIfFull(this.channel.stderr.write(chunk));
       return;
     }
     // One read from the target's socket often holds several SSH packets, each a 'data' event in
@@ -146,10 +146,11 @@ export class Relay {
     if (p.length === 0) return;
     const chunk = p.length === 1 ? (p[0] as Buffer) : Buffer.concat(p);
     p.length = 0;
-    if (!this.clientDone) this.written(this.channel.write(chunk));
+    if (!this.clientDone) this.pauseIfFull(this.channel.write(chunk));
   };
 
-  private written(ok: boolean): void {
+  /** A write to the client returned `ok`: when false, the target waits for the client's drain. */
+  private pauseIfFull(ok: boolean): void {
     if (!ok && !this.pausedForClient) {
       this.pausedForClient = true;
       this.upstream?.pause();

@@ -57,14 +57,13 @@ export interface UnrecordedTail {
 
 /**
  * Where the live view continues from (recording/live.ts): the file holds exactly the first `bytes`
- * bytes of what was recorded once `flushed` resolves. Taken synchronously between two chunks, in
+ * bytes of what was recorded (written synchronously, file.ts). Taken synchronously between two chunks, in
  * the same tick as `follow()`, so nothing is missed or repeated. The redactor and UTF-8 decoder
  * state are copies of the writer's at this instant (for a viewer that redacts raw output itself).
  */
 export interface LiveHandoff {
   readonly path: string;
   readonly bytes: number;
-  readonly flushed: Promise<void>;
   readonly redactor: StreamRedactor | null;
   /** Bytes of an incomplete UTF-8 character the decoder holds. */
   readonly partial: Buffer;

@@ -10,7 +10,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { FloodSampler } from './flood.js';
 import type { FromThread } from './protocol.js';
 import { sharedThread, type RecordingThread, type ThreadClient } from './thread-port.js';
-import { absNow, type CastHeader, type CastSummary, type CastWriterOptions } from './writer.js';
+import { absNow } from './clock.js';
+import type { CastHeader, CastSummary, CastWriterOptions } from './writer.js';
 
 /** A close that takes longer (gzip and hash of a large file included) is reported as failed. */
 const CLOSE_TIMEOUT_MS = 60_000;

@@ -8,7 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { BatchEvent, FromThread, ToThread } from './protocol.js';
-import { absNow } from './writer.js';
+import { absNow } from './clock.js';
 
 const HIGH_WATER = 64 * 1024 * 1024;
 const LOW_WATER = 32 * 1024 * 1024;
@@ -135,7 +135,8 @@ export class RecordingThread {
   /**
    * A batch goes out when BATCH_BYTES are waiting, or LIVE_BATCH_MS / QUIET_BATCH_MS after its
    * first piece: at bulk rates one message per half MiB rather than one per tick; a watched
-   * keystroke reaches the live view within milliseconds. Times are taken on arrival, so batching never shifts them.
+   * keystroke reaches the live view within milliseconds. Times are taken on arrival, so batching
+   * never shifts them.
    */
   private schedule(): void {
     if (this.bytes >= BATCH_BYTES) return this.flush();

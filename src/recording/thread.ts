@@ -7,7 +7,7 @@
  * ever occupying the relay thread. Protocol: remote.ts.
  */
 import { parentPort } from 'node:worker_threads';
-import { CastWriter, type CastHeader, type CastWriterOptions, type UnrecordedTail } from './writer.js';
+import { CastWriter, type CastHeader, type CastWriterOptions, type LiveHandoff, type UnrecordedTail } from './writer.js';
 import { TextFloodSampler } from './flood.js';
 import type { FromThread, ToThread } from './protocol.js';
 
@@ -85,7 +85,12 @@ function watch(id: number, req: number): void {
   const w = writers.get(id);
   if (w === undefined) return post({ op: 'handoff', id, req, error: 'no such recording' });
   // Handoff and subscription in one step, between two batches: nothing missed, nothing twice.
-  const h = w.liveHandoff();
+  let h: LiveHandoff;
+  try {
+    h = w.liveHandoff();
+  } catch (err) {
+    return post({ op: 'handoff', id, req, error: (err as Error).message });
+  }
   floods.get(id)?.dispose();
   floods.set(id, new TextFloodSampler((text, flooding) => screen(id, text, flooding)));
   w.follow({
@@ -93,10 +98,7 @@ function watch(id: number, req: number): void {
     resize: (cols, rows) => post({ op: 'followedResize', id, cols, rows }),
     screen: (text, flooding) => screen(id, text, flooding),
   });
-  h.flushed.then(
-    () => post({ op: 'handoff', id, req, path: h.path, bytes: h.bytes }),
-    (err: unknown) => post({ op: 'handoff', id, req, error: (err as Error).message }),
-  );
+  post({ op: 'handoff', id, req, path: h.path, bytes: h.bytes });
 }
 
 /**

@@ -8,8 +8,8 @@
  * SIGKILL of the broker leaves a file that is readable up to a fraction of a second before it;
  * readers skip a torn last line. Batching is what keeps a hundred interactive sessions cheap: one
  * write per session per 150 ms, not one per keystroke. The hot path only formats and queues
- * lines; the file's SHA-256 and size are computed
- * once at close, from the file as it lies on disk (what a verifier will hash later).
+ * lines; the file's SHA-256 and size are computed once at close, from the file as it lies on disk
+ * (what a verifier will hash later).
  *
  * Bounded: output beyond `maxOutputBytes`, and binary output (bytes that are not UTF-8, which
  * asciicast cannot hold), is not written; a marker records where recording stopped, and the marker
@@ -23,8 +23,8 @@
 import { OffThreadHash } from './hash-worker.js';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
+import { absNow } from './clock.js';
 import { sampleText } from './sample.js';
 import { gzipFile, hashFile, RecordingFile } from './file.js';
 
@@ -111,17 +111,24 @@ export class CastWriter {
 
   /** The Recorder interface (remote.ts) for a writer on this thread: handoff and follow in one step. */
   watch(f: { output(text: string): void; resize(cols: number, rows: number): void }): { handoff: Promise<{ path: string; bytes: number }>; stop(): void } {
-    const h = this.liveHandoff();
-    const stop = this.follow(f);
-    return { handoff: h.flushed.then(() => ({ path: h.path, bytes: h.bytes })), stop };
+    let handoff: Promise<{ path: string; bytes: number }>;
+    try {
+      const h = this.liveHandoff();
+      handoff = Promise.resolve({ path: h.path, bytes: h.bytes });
+    } catch (err) {
+      handoff = Promise.reject(err as Error);
+    }
+    return { handoff, stop: this.follow(f) };
   }
 
-  /** See LiveHandoff. Synchronous: call it between chunks, in the same tick as follow(). */
+  /**
+   * See LiveHandoff. Synchronous: call it between chunks, in the same tick as follow(). Throws
+   * the write error of a recording that failed (its file does not hold what was recorded).
+   */
   liveHandoff(): LiveHandoff {
     this.flush();
-    const bytes = this.out.bytesWritten;
-    const flushed = this.failed ? Promise.reject(this.failed) : Promise.resolve();
-    return { path: this.path, bytes, flushed, redactor: this.redactor?.clone() ?? null, partial: Buffer.from(this.held), stopped: this.stopReason !== null || this.closed };
+    if (this.failed) throw this.failed;
+    return { path: this.path, bytes: this.out.bytesWritten, redactor: this.redactor?.clone() ?? null, partial: Buffer.from(this.held), stopped: this.stopReason !== null || this.closed };
   }
 
   /**
@@ -140,8 +147,8 @@ export class CastWriter {
   }
 
   /**
-   * Target output. `at` is the performance.now() at which it arrived, when the caller records it a
-   * little later than it relayed it (relay.ts defers recording to after the tick's writes).
+   * Target output. `at` is the absNow() at which it reached the broker, when the caller records
+   * it later than that (the recording thread gets it in a batch, thread-port.ts).
    */
   output(chunk: Buffer, at?: number): void {
     if (this.closed || this.failed) return;
@@ -364,11 +371,6 @@ export class CastWriter {
 
 const REPLACEMENT_UTF8 = Buffer.from('\uFFFD', 'utf8');
 const EMPTY = Buffer.alloc(0);
-
-/** Milliseconds on a clock every thread shares (performance.now() alone differs per thread). */
-export function absNow(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 /** Lines wait at most this long in memory before they are written... */
 const FLUSH_MS = 150;
