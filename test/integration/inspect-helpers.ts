@@ -79,8 +79,10 @@ export async function openShell(scope: Scope, opts: ShellOptions): Promise<Shell
     async run(line, ms = 10_000) {
       const from = t.mark();
       t.write(`${line}\r`);
-      // The echo of the line first, then a prompt after it.
-      await t.waitFor(prompt, ms, from + 1);
+      // The echo of the line (up to its newline) first, then a prompt after it: a prompt matched
+      // any earlier could be the previous one still arriving, or readline redrawing this line.
+      await t.waitFor('\n', ms, from);
+      await t.waitFor(prompt, ms, t.output.indexOf('\n', from) + 1);
       return from;
     },
     async commands() {
