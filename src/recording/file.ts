@@ -15,7 +15,7 @@ import { createGzip } from 'node:zlib';
 /**
  * Appends lines to a recording with plain write(2) calls. The writers run on the recording thread
  * (thread.ts), never on the thread that relays keystrokes, and write a few hundred bytes per
- * session every 150 ms: a synchronous write costs a few microseconds there, where an asynchronous
+ * session every 500 ms: a synchronous write costs a few microseconds there, where an asynchronous
  * one (a libuv thread-pool round trip, callbacks, stream bookkeeping) cost several times that and
  * was most of the recording's CPU at 100 sessions. A slow disk holds up the recording thread; the
  * relay sees the recording's bytes in flight grow and pauses the target (remote.ts `congested`).

@@ -16,13 +16,14 @@ const BATCH_BYTES = 512 * 1024;
 /** A batch waits at most this long while someone watches a session live... */
 const LIVE_BATCH_MS = 5;
 /**
- * ...and this long otherwise. Each batch is a message each way between the threads, and on a VM a
- * thread's wake-up costs more than the work a few keystrokes bring (bench/recording.ts, 100
- * interactive sessions out of step: 6% of a core at 5 ms, 3.4–3.9% at 50 ms, 2% at 150 ms). The
+ * ...and this long otherwise. Each batch is a message each way between the threads and one write(2)
+ * per session it touches, and on a VM a wake-up or a system call costs more than the work a few
+ * keystrokes bring (bench/recording.ts, 100 interactive sessions out of step, median of 5 pairs:
+ * 2.08% of a core at 150 ms, 1.50% at 500 ms; earlier 6% at 5 ms, 3.4–3.9% at 50 ms). The
  * recording thread writes each batch's lines as soon as it has processed it (thread.ts): a kill -9
- * loses at most the last 150 ms of a session nobody watches, 5 ms of one somebody does.
+ * loses at most the last 500 ms of a session nobody watches, 5 ms of one somebody does.
  */
-const QUIET_BATCH_MS = 150;
+const QUIET_BATCH_MS = 500;
 
 /** A recording as the thread port sees it (RemoteRecording). */
 export interface ThreadClient {

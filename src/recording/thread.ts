@@ -160,7 +160,7 @@ port.on('message', (m: ToThread) => {
             break;
         }
       }
-      // The batch is the session's last 150 ms at most (thread-port.ts): its lines go to the file now.
+      // The batch is the session's last 500 ms at most (thread-port.ts): its lines go to the file now.
       for (const w of touched) w.flush();
       ack(m.length, [...touched]);
       break;

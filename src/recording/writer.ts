@@ -3,11 +3,11 @@
  * one JSON array per event: [seconds, "o"|"i"|"r"|"m", data].
  *
  * Streaming and crash-safe: every event is one complete line; lines reach the OS within FLUSH_MS
- * (150 ms; in the broker the recording thread writes each batch as it arrives, and a batch holds
- * at most 150 ms of a session, thread-port.ts), or at once when FLUSH_BYTES are waiting, so a
- * SIGKILL of the broker leaves a file that is readable up to a fraction of a second before it;
- * readers skip a torn last line. Batching is what keeps a hundred interactive sessions cheap: one
- * write per session per 150 ms, not one per keystroke. The hot path only formats and queues
+ * (150 ms) of a writer used on its own, or at once when FLUSH_BYTES are waiting. In the broker the
+ * recording thread writes each batch as it arrives, and a batch holds at most 500 ms of a session
+ * (5 ms while it is watched; thread-port.ts), so a SIGKILL of the broker leaves a file that is
+ * readable up to half a second before it; readers skip a torn last line. Batching is what keeps a
+ * hundred interactive sessions cheap: one write per session per batch, not one per keystroke. The hot path only formats and queues
  * lines; the file's SHA-256 and size are computed once at close, from the file as it lies on disk
  * (what a verifier will hash later).
  *

@@ -10,7 +10,7 @@ import { parseCast, readCast } from '../../src/recording/reader.js';
 import { connect } from '../../src/cli/client.js';
 import { spawnBroker, writeConfig } from '../fixtures/child-broker.js';
 import { prepareBroker, startHarness } from '../fixtures/harness.js';
-import { fileScope, sleep, testScope, until } from '../fixtures/scope.js';
+import { fileScope, testScope, until } from '../fixtures/scope.js';
 import { PtySsh, runSsh } from '../fixtures/ssh.js';
 import { startSshd } from '../fixtures/sshd.js';
 import type { AuditEvent } from '../../src/events/types.js';
@@ -124,9 +124,10 @@ describe('broker process', () => {
     await a.waitFor(PROMPT);
     a.write('for i in $(seq 1 5); do echo line-$i; done\r');
     await a.waitFor('line-5\r\n');
-    await sleep(300);
     const sessions = (await bob.call('listSessions', { live: true, incident: '', grantId: '', user: '' })).sessions as Record<string, unknown>[];
     const recording = String(sessions[0]?.recording);
+    // Lines reach the file within 500 ms of the output (QUIET_BATCH_MS, thread-port.ts).
+    await until(async () => (await readFile(join(p.dir, 'recordings', recording), 'utf8')).includes('line-5'), 2_000, 'line-5 in the recording');
     b.child.kill('SIGKILL');
     await b.exited;
     await a.exited;

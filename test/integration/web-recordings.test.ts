@@ -211,14 +211,15 @@ describe('a broker killed mid-session', () => {
     await ssh.waitFor(PROMPT);
     ssh.write('echo before-the-crash\r');
     await ssh.waitFor('before-the-crash\r\n');
-    await sleep(500); // the recorder writes lines out within 200 ms
+    const day = new Date().toISOString().slice(0, 10).split('-');
+    const dir = join(p.dir, 'recordings', ...day);
+    const file = join(dir, (await readdir(dir))[0] ?? '');
+    // The recorder writes lines out within 500 ms of the output (QUIET_BATCH_MS, thread-port.ts).
+    await until(async () => (await readFile(file, 'utf8')).includes('before-the-crash'), 2_000, 'the output in the recording');
     b.child.kill('SIGKILL');
     await b.exited;
     await ssh.exited;
     // The write the crash cut short: a torn last line.
-    const day = new Date().toISOString().slice(0, 10).split('-');
-    const dir = join(p.dir, 'recordings', ...day);
-    const file = join(dir, (await readdir(dir))[0] ?? '');
     await appendFile(file, '[9.5, "o", "half a li');
 
     const b2 = await spawnBroker(scope, cfg);
