@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
 /**
  * Recording overhead on interactive sessions: SESSIONS recordings (the real writer, redaction and
  * input privacy on) each fed about 1 KB/s the way an interactive session produces it — a
@@ -17,16 +16,17 @@ import { readdirSync, readFileSync } from 'node:fs';
  *
  * Run: npm run build && npx tsx bench/recording.ts [--quick]
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CastHeader } from '../src/recording/writer.js';
+import { fmt, median } from './lib/stats.js';
 
 // The built broker's code (npm run build), as the broker runs it: the recording thread then loads
 // compiled JavaScript, not the TypeScript sources through tsx's loader.
 const { RemoteRecording } = (await import('../dist/recording/remote.js' as string)) as typeof import('../src/recording/remote.js');
 const { CastWriter } = (await import('../dist/recording/writer.js' as string)) as typeof import('../src/recording/writer.js');
-import { fmt, median } from './lib/stats.js';
 
 const quick = process.argv.includes('--quick');
 const SESSIONS = 100;

@@ -57,8 +57,8 @@ export interface UnrecordedTail {
 
 /**
  * Where the live view continues from (recording/live.ts): the file holds exactly the first `bytes`
- * bytes of what was recorded (written synchronously, file.ts). Taken synchronously between two chunks, in
- * the same tick as `follow()`, so nothing is missed or repeated. The redactor and UTF-8 decoder
+ * bytes of what was recorded (lines are written synchronously, file.ts). Taken synchronously
+ * between two chunks, in the same tick as `follow()`, so nothing is missed or repeated. The redactor and UTF-8 decoder
  * state are copies of the writer's at this instant (for a viewer that redacts raw output itself).
  */
 export interface LiveHandoff {

@@ -344,9 +344,12 @@ export class CastWriter {
     }
   }
 
-  /** Writes the lines waiting in memory to the file. */
+  /** Writes the lines waiting in memory to the file (the recording thread calls it after each batch). */
   flush(): void {
-    this.dirty = false;
+    if (this.dirty) {
+      this.dirty = false;
+      waiting.delete(this); // flushed already: the shared timer need not come back to it
+    }
     if (this.pending.length === 0) return;
     const text = this.pending;
     this.pending = '';
