@@ -50,7 +50,9 @@ async function main(): Promise<void> {
     });
     const cfg = await writeConfig(prep);
     // BENCH_BROKER_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the broker only.
-    const broker = await spawnBroker(scope, cfg, process.env.BENCH_BROKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_BROKER_NODE_OPTIONS } : {});
+    // BENCH_BROKER_NODE_FLAGS (space-separated, e.g. V8 GC flags) go to the broker's node only.
+    const nodeFlags = process.env.BENCH_BROKER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+    const broker = await spawnBroker(scope, cfg, process.env.BENCH_BROKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_BROKER_NODE_OPTIONS } : {}, nodeFlags);
     const pub = (await import('node:fs/promises')).readFile(join(prep.dir, 'data/ssh_host_ed25519_key.pub'), 'utf8');
     const knownHosts = join(prep.dir, 'known_hosts');
     await writeFile(knownHosts, `[127.0.0.1]:${broker.ports.ssh} ${(await pub).trim().split(' ').slice(0, 2).join(' ')}\n[127.0.0.1]:${sshd.port} ${sshd.hostKey}\n[127.0.0.1]:${jump.port} ${jump.hostKey}\n`);
@@ -92,34 +94,43 @@ async function main(): Promise<void> {
     const modesArg = process.argv.find((a) => a.startsWith('--modes='))?.slice('--modes='.length);
     const modes = (modesArg ? modesArg.split(',') : ['direct', 'proxyjump', 'gatehouse']) as readonly Mode[];
     // The broker's CPU (all threads, user + system) per MB relayed, from /proc.
-    const brokerCpu = (): number => {
+    const brokerTimes = (): { user: number; sys: number } => {
       const f = (readFileSync(`/proc/${broker.child.pid}/stat`, 'utf8').split(') ')[1] as string).split(' ');
-      return (Number(f[11]) + Number(f[12])) / 100;
+      return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
+    };
+    const brokerCpu = (): number => {
+      const t = brokerTimes();
+      return t.user + t.sys;
     };
     const brokerCpuPerMb: number[] = [];
     // With BENCH_DIAG, each run prints how often the broker was preempted and how long it waited
     // for a core (/proc/PID/status and schedstat): on a 2-core VM its CPU per MB follows these.
-    const sched = (): { involuntary: number; waitMs: number } => {
+    const sched = (): { involuntary: number; waitMs: number; peakRssMb: number } => {
       const st = readFileSync(`/proc/${broker.child.pid}/status`, 'utf8');
       const wait = Number(readFileSync(`/proc/${broker.child.pid}/schedstat`, 'utf8').split(' ')[1]);
-      return { involuntary: Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1]), waitMs: wait / 1e6 };
+      return { involuntary: Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1]), waitMs: wait / 1e6, peakRssMb: Math.round(Number(/VmHWM:\s+(\d+)/.exec(st)?.[1]) / 1024) };
     };
     for (let r = 0; r < (closeOnly ? 0 : RUNS); r++) {
       for (let i = 0; i < modes.length; i++) {
         const mode = modes[(r + i) % modes.length] as Mode;
         await sleep(1_000);
         const cpu0 = brokerCpu();
+        const t0 = brokerTimes();
         const s0 = sched();
         const ms = await timedToNull(argsFor(mode, `seq 1 ${SEQ_N}`));
         if (process.env.BENCH_DIAG) {
           const s1 = sched();
-          console.error(`${mode}: ${fmt(expectBytes / 1e6 / (ms / 1000))} MB/s, broker ${fmt(((brokerCpu() - cpu0) * 1000) / (expectBytes / 1e6), 2)} ms CPU/MB, preempted ${s1.involuntary - s0.involuntary}×, waited ${fmt(s1.waitMs - s0.waitMs)} ms for a core`);
+          const t1 = brokerTimes();
+          const perMb = (s: number): string => fmt((s * 1000) / (expectBytes / 1e6), 2);
+          console.error(`${mode}: ${fmt(expectBytes / 1e6 / (ms / 1000))} MB/s, broker ${fmt(((brokerCpu() - cpu0) * 1000) / (expectBytes / 1e6), 2)} ms CPU/MB (user ${perMb(t1.user - t0.user)}, sys ${perMb(t1.sys - t0.sys)}), preempted ${s1.involuntary - s0.involuntary}×, waited ${fmt(s1.waitMs - s0.waitMs)} ms for a core, peak RSS ${s1.peakRssMb} MB`);
         }
         throughput[mode].push(expectBytes / 1e6 / (ms / 1000));
         if (mode === 'gatehouse') brokerCpuPerMb.push(((brokerCpu() - cpu0) * 1000) / (expectBytes / 1e6));
       }
     }
     const tp = { direct: median(throughput.direct), proxyjump: median(throughput.proxyjump), gatehouse: median(throughput.gatehouse) };
+    // BENCH_BROKER_LOG=FILE keeps the broker's output (with BENCH_BROKER_NODE_OPTIONS=--trace-gc, its GCs).
+    if (process.env.BENCH_BROKER_LOG) await writeFile(process.env.BENCH_BROKER_LOG, broker.log());
     if (process.argv.includes('--throughput-only')) {
       console.log(JSON.stringify({ tp, throughput, brokerCpuPerMb }));
       return;

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import pino, { type Logger } from 'pino';
 import { GrpcApi } from './api/grpc/server.js';
 import { readEnv } from './config/env.js';
@@ -142,7 +143,20 @@ export async function openStore(config: Config, log: Logger): Promise<Store> {
   return config.store.kind === 'sqlite' ? openSqliteStore(config.store.path) : (await import('./store/postgres/index.js')).openPostgresStore(config.store.url, log);
 }
 
+/**
+ * Bulk output through the broker allocates Buffers (socket reads, SSH packets) at hundreds of MB/s.
+ * V8 frees dead ArrayBuffers on a background thread, and until it has, counts them as live external
+ * memory; on a machine whose cores are busy (the broker shares them with sshd and ssh) that thread
+ * lags, the count passes V8's limit, and major GCs run back to back: up to twice the broker's CPU
+ * per MB (bench/RESULTS.md, 2026-12-04). Freeing them in the collection that found them dead keeps
+ * the count true. V8 reads this flag at each collection, so setting it at start-up takes effect.
+ */
+function tuneGcForRelaying(): void {
+  setFlagsFromString('--no-concurrent-array-buffer-sweeping');
+}
+
 export async function startBroker(config: Config, opts: BrokerOptions = {}): Promise<Broker> {
+  tuneGcForRelaying();
   const clock = opts.clock ?? systemClock;
   const log = (opts.logger ?? createLogger()).child({ broker: config.brokerId });
   const store = await openStore(config, log);
