@@ -3,13 +3,13 @@
  * adapters (SQLite or Postgres, which connectors, which sinks), and the only place that knows
  * the order of start and of graceful shutdown.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import pino, { type Logger } from 'pino';
 import { GrpcApi } from './api/grpc/server.js';
 import { readEnv } from './config/env.js';
 import type { Config } from './config/load.js';
+import { changedSections, configHash } from './config/compare.js';
 import { createLocalConnector } from './connectors/local/index.js';
 import { createSshConnector } from './connectors/ssh/index.js';
 import { awsKmsDataKeyProvider, createSsmConnector, type SsmConnectorOptions } from './connectors/ssm/index.js';
@@ -17,7 +17,6 @@ import type { Connector } from './connectors/types.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import type { TargetKind } from './domain/types.js';
 import { GatehouseError } from './domain/errors.js';
-import { canonicalJson } from './events/canonical.js';
 import { Checkpointer } from './events/checkpoint.js';
 import { loadOrCreateSigningKey, loadTrustedKeys } from './events/signing-key.js';
 import { EventLog } from './events/log.js';
@@ -90,22 +89,6 @@ export interface ReloadResult {
   readonly restartNeeded: readonly string[];
 }
 
-/** Top-level sections of `next` that differ from `current` (by canonical JSON). */
-export function changedSections(current: Config, next: Config): string[] {
-  const keys = new Set([...Object.keys(current), ...Object.keys(next)]);
-  keys.delete('source');
-  const text = (v: unknown): string => {
-    try {
-      return canonicalJson(v ?? null);
-    } catch {
-      return JSON.stringify(v ?? null);
-    }
-  };
-  const a = current as unknown as Record<string, unknown>;
-  const b = next as unknown as Record<string, unknown>;
-  return [...keys].filter((k) => text(a[k]) !== text(b[k])).sort();
-}
-
 function ssmOptions(config: Config): Omit<SsmConnectorOptions, 'logger'> {
   // A mutable copy: the config is frozen, and the AWS SDK annotates the credentials object it is given.
   const credentials = config.ssm.credentials && { ...config.ssm.credentials };
@@ -125,17 +108,6 @@ export function createLogger(level = readEnv().logLevel ?? 'info'): Logger {
     },
     pino.destination({ dest: 2, sync: false }),
   );
-}
-
-/** SHA-256 of the effective configuration (RFC 8785 JSON), for `config.loaded`. */
-function configHash(config: Config): string {
-  let text: string;
-  try {
-    text = canonicalJson(config);
-  } catch {
-    text = JSON.stringify(config);
-  }
-  return createHash('sha256').update(text).digest('hex');
 }
 
 /** The configured store (not yet migrated). Also used by `gatehouse audit verify/export --config`. */
