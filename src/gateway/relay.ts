@@ -96,7 +96,7 @@ export class Relay {
   /** Starts the client → target direction once the upstream exists. */
   attach(upstream: Upstream): void {
     this.upstream = upstream;
-    if (this.pausedForClient || this.pausedForDisk) upstream.pause();
+    if (this.pausedForClient || this.pausedForDisk || this.pausedForBacklog) upstream.pause();
     this.channel.on('data', (chunk: Buffer) => {
       this.stats.bytesIn += chunk.length;
       this.inputHandler(chunk);

@@ -125,6 +125,18 @@ describe('Relay: target output to the client', () => {
     expect(calls.filter((c) => c.startsWith('write')).map((c) => c.length - 'write:'.length)).toEqual([1000, 8 * 32 * 1024]);
   });
 
+  it('starts a target paused when 256 KB already wait as it attaches (output during the connect)', async () => {
+    const { ch, calls, held } = fakeChannel({ hold: true });
+    const relay = new Relay(ch, null, false, events);
+    relay.sink.data(Buffer.from('banner'));
+    await tick();
+    for (let i = 0; i < 9; i++) relay.sink.data(Buffer.alloc(32 * 1024, 'z'));
+    relay.attach(fakeUpstream(calls));
+    expect(calls.filter((c) => c.startsWith('upstream'))).toEqual(['upstream.pause']);
+    held.shift()?.done();
+    expect(calls.filter((c) => c.startsWith('upstream'))).toEqual(['upstream.pause', 'upstream.resume']);
+  });
+
   it('writes held-back output before a notice even while a write is in flight', async () => {
     const { ch, calls, held } = fakeChannel({ hold: true });
     const relay = new Relay(ch, null, true, events);
