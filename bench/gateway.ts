@@ -98,10 +98,6 @@ async function main(): Promise<void> {
       const f = (readFileSync(`/proc/${broker.child.pid}/stat`, 'utf8').split(') ')[1] as string).split(' ');
       return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
     };
-    const brokerCpu = (): number => {
-      const t = brokerTimes();
-      return t.user + t.sys;
-    };
     const brokerCpuPerMb: number[] = [];
     // With BENCH_DIAG, each run prints how often the broker was preempted and how long it waited
     // for a core (/proc/PID/status and schedstat): on a 2-core VM its CPU per MB follows these.
@@ -114,18 +110,18 @@ async function main(): Promise<void> {
       for (let i = 0; i < modes.length; i++) {
         const mode = modes[(r + i) % modes.length] as Mode;
         await sleep(1_000);
-        const cpu0 = brokerCpu();
         const t0 = brokerTimes();
         const s0 = sched();
         const ms = await timedToNull(argsFor(mode, `seq 1 ${SEQ_N}`));
+        const t1 = brokerTimes();
+        const perMb = (s: number): number => (s * 1000) / (expectBytes / 1e6);
+        const cpuPerMb = perMb(t1.user - t0.user + (t1.sys - t0.sys));
         if (process.env.BENCH_DIAG) {
           const s1 = sched();
-          const t1 = brokerTimes();
-          const perMb = (s: number): string => fmt((s * 1000) / (expectBytes / 1e6), 2);
-          console.error(`${mode}: ${fmt(expectBytes / 1e6 / (ms / 1000))} MB/s, broker ${fmt(((brokerCpu() - cpu0) * 1000) / (expectBytes / 1e6), 2)} ms CPU/MB (user ${perMb(t1.user - t0.user)}, sys ${perMb(t1.sys - t0.sys)}), preempted ${s1.involuntary - s0.involuntary}×, waited ${fmt(s1.waitMs - s0.waitMs)} ms for a core, peak RSS ${s1.peakRssMb} MB`);
+          console.error(`${mode}: ${fmt(expectBytes / 1e6 / (ms / 1000))} MB/s, broker ${fmt(cpuPerMb, 2)} ms CPU/MB (user ${fmt(perMb(t1.user - t0.user), 2)}, sys ${fmt(perMb(t1.sys - t0.sys), 2)}), preempted ${s1.involuntary - s0.involuntary}×, waited ${fmt(s1.waitMs - s0.waitMs)} ms for a core, peak RSS ${s1.peakRssMb} MB`);
         }
         throughput[mode].push(expectBytes / 1e6 / (ms / 1000));
-        if (mode === 'gatehouse') brokerCpuPerMb.push(((brokerCpu() - cpu0) * 1000) / (expectBytes / 1e6));
+        if (mode === 'gatehouse') brokerCpuPerMb.push(cpuPerMb);
       }
     }
     const tp = { direct: median(throughput.direct), proxyjump: median(throughput.proxyjump), gatehouse: median(throughput.gatehouse) };
