@@ -12,8 +12,8 @@
  * Target output waits in `pending` (references, no copy) while a write to the channel is in
  * flight, and goes on as one write when it completes: ssh2's own queue (2 MB before it says
  * "full") stays near empty, and a tick's chunks are copied into a reused gather buffer instead of
- * a new one. Bulk output then allocates a third less memory per MB, and what it allocates dies
- * young: V8's major collections, which external memory drives, stay away (bench/RESULTS.md).
+ * a new one. Bulk output then allocates less external memory per MB, which is what drove V8 to
+ * major collections (bench/RESULTS.md, 2026-12-04).
  * Nothing here allocates per chunk beyond what Node and ssh2 do; taps are called only when present.
  */
 import type { ServerChannel } from 'ssh2';
