@@ -31,22 +31,37 @@ export class StoreHealth {
   }
 
   private async check(): Promise<void> {
-    const ping = this.store.ping();
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('ping timed out')), this.intervalMs).unref());
+    // An answer that comes after the timeout still proves the store reachable: on a stalled event
+    // loop the timeout and the answer are due together, and the timeout's callback runs first.
+    const ping = this.store.ping().then(() => this.reachable());
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('ping timed out')), this.intervalMs);
+      timer.unref();
+    });
     try {
       await Promise.race([ping, timeout]);
-      if (this.failingSince !== null) this.log.warn({ downMs: Date.now() - this.failingSince }, 'store reachable again');
-      this.failingSince = null;
-      this.tripped = false;
     } catch (err) {
-      const now = Date.now();
-      this.failingSince ??= now;
-      this.log.error({ err: (err as Error).message, downMs: now - this.failingSince }, 'store unreachable');
-      if (!this.tripped && now - this.failingSince >= this.failClosedAfterMs) {
-        this.tripped = true;
-        this.log.error('store unreachable past the bound: ending live sessions (fail closed)');
-        this.onLost();
-      }
+      this.failed(err as Error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private reachable(): void {
+    if (this.failingSince !== null) this.log.warn({ downMs: Date.now() - this.failingSince }, 'store reachable again');
+    this.failingSince = null;
+    this.tripped = false;
+  }
+
+  private failed(err: Error): void {
+    const now = Date.now();
+    this.failingSince ??= now;
+    this.log.error({ err: err.message, downMs: now - this.failingSince }, 'store unreachable');
+    if (!this.tripped && now - this.failingSince >= this.failClosedAfterMs) {
+      this.tripped = true;
+      this.log.error('store unreachable past the bound: ending live sessions (fail closed)');
+      this.onLost();
     }
   }
 
