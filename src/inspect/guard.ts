@@ -27,20 +27,15 @@
  * Keys that would take an Enter, Ctrl-C or paste as their argument (a quoted insert, vi's `r`,
  * `f`, an operator, a search, a pending Esc or Ctrl-X) are cancelled first (`settle`), so those
  * keys always act as themselves. Pure; the per-keystroke path allocates nothing.
+ *
+ * The byte codes and key tables are in readline-keymap.ts, the refusal texts in guard-refusals.ts.
  */
 
-const TAB = 0x09;
-const CTRL_E = 0x05;
-const CTRL_G = 0x07;
-const CTRL_H = 0x08;
-const CTRL_Q = 0x11;
-const CTRL_R = 0x12;
-const CTRL_U = 0x15;
-const CTRL_V = 0x16;
-const CTRL_W = 0x17;
-const CTRL_X = 0x18;
-const ESC = 0x1b;
-const DEL = 0x7f;
+import { WHY, type Refusal } from './guard-refusals.js';
+import {
+  ARG_KEYS, CTRL_E, CTRL_G, CTRL_H, CTRL_Q, CTRL_R, CTRL_U, CTRL_V, CTRL_W, CTRL_X, DEL, ESC,
+  FIND_KEYS, INSERT_KEYS, isControl, KNOWN_SEQUENCES, MACRO_KEYS, MOTIONS, sequenceAt,
+} from './readline-keymap.js';
 
 /** Aborts a pending key sequence (Ctrl-X, Esc; vi command mode): the bell, nothing changes. */
 export const ABORT = Buffer.from([CTRL_G]);
@@ -70,47 +65,6 @@ type Vi =
   /** Unknown (a split escape sequence): treated as command mode until the line ends. */
   | 'lost';
 type Esc = 'none' | 'esc' | 'csi' | 'ss3';
-type Refusal = { readonly key: string; readonly why: string; readonly then: Buffer | null };
-
-const codes = (s: string): Set<number> => new Set([...s].map((c) => c.charCodeAt(0)));
-const MACRO_KEYS = codes('()eE');
-const INSERT_KEYS = codes('iaAIsSCR');
-const ARG_KEYS = codes('fFtTm`');
-const FIND_KEYS = codes('fFtT');
-const MOTIONS = codes(' hl^$0wbeWBE|;,%');
-/** Sequences bound alike in bash's vi insert and command maps (arrows, Home/End, Del, PgUp/PgDn, word moves, Insert). */
-const KNOWN_SEQUENCES = new Set(['[A', '[B', '[C', '[D', '[H', '[F', 'OA', 'OB', 'OC', 'OD', 'OH', 'OF', '[1;3C', '[1;3D', '[1;5C', '[1;5D', '[2~', '[3~', '[5~', '[6~', '[3;5~']);
-
-const WHY = {
-  macro: 'keyboard macros replay keys, Enter included, past the broker',
-  edit: 'it opens the command line in an editor and runs what comes back unjudged',
-  inputrc: 'it re-reads ~/.inputrc, which can bind a key to run a line',
-  comment: 'insert-comment accepts the line without an Enter (with a count it uncomments and runs it)',
-  expand: 'shell-expand-line runs the $(...) in the line before any Enter',
-  viEdit: 'in vi command mode it opens the line in an editor and runs what comes back unjudged (press i first to type it)',
-  viComment: 'in vi command mode it accepts the line without an Enter (with a count it uncomments and runs it) (press i first to type it)',
-  quote: 'a quoted control character (a line break) would make the line that runs differ from the line shown; the quote was cancelled',
-  replace: 'replacing a character with a control character (a line break) would make the line that runs differ from the line shown',
-  paste: 'a bracketed-paste start split across packets cannot be followed; paste again',
-} as const;
-
-function isControl(b: number): boolean {
-  return (b < 0x20 && b !== TAB) || b === DEL;
-}
-
-/** Length of the escape sequence at `i` (ESC included) when complete in `bytes`; -1 when cut off; 0 when none. */
-function sequenceAt(bytes: Buffer, i: number): number {
-  const kind = bytes[i + 1];
-  if (kind === undefined) return 0;
-  if (kind === 0x4f) return i + 2 < bytes.length ? 3 : -1;
-  if (kind !== 0x5b) return 0;
-  for (let j = i + 2; j < bytes.length; j++) {
-    const c = bytes[j] as number;
-    if (c >= 0x40 && c <= 0x7e) return j - i + 1;
-    if (c < 0x20 || c > 0x3f) return 0; // not CSI grammar: readline reads the bytes one by one
-  }
-  return -1;
-}
 
 export class KeyGuard {
   /** vi command mode's `v` and `#` are refused (off when shell integration unbound them). */

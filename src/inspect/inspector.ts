@@ -25,6 +25,7 @@
  *   (marks.ts) ends the session: something ran a line past inspection.
  *
  * The per-keystroke path (typing, queue empty) allocates nothing: scan, forward, note the time.
+ * When the screen has settled and when the prompt is back are decided in timing.ts.
  */
 import type { Timer } from '../domain/clock.js';
 import { formatDecision, type Decision } from '../policy/index.js';
@@ -40,17 +41,14 @@ import { HeldForReview } from './held.js';
 import type { InspectorPorts } from './ports.js';
 import { looksLikePasswordPrompt, Prompts } from './prompt.js';
 import { InputQueue } from './queue.js';
+import { MAX_SETTLE_MS, POLL_MS, PromptWait, settleWait, type WaitKind } from './timing.js';
 
 export type { InspectorPorts, ScreenPort } from './ports.js';
+export { MAX_SETTLE_MS, READY_QUIET_MS } from './timing.js';
 
 type State = 'setup' | 'idle' | 'typing' | 'holding' | 'reviewing' | 'waiting' | 'fullscreen' | 'closed';
 
-/** Longest wait for the screen to settle after Enter before the line is refused. */
-export const MAX_SETTLE_MS = 2_000;
-/** With input queued after a release, output quiet this long also counts as "prompt is back". */
-export const READY_QUIET_MS = 300;
 const MAX_REDRAWS = 2;
-const POLL_MS = 5;
 
 export class Inspector {
   private state: State;
@@ -75,10 +73,7 @@ export class Inspector {
       this.report('refused-key', { key, why }, key);
     },
   };
-  private waitKind: 'prompt' | 'settle' | 'caught-up' = 'settle';
-  private waitSince = 0;
-  private pasteOns = 0;
-  private pasteOnsAtWait = 0;
+  private readonly waiting = new PromptWait();
   /** The line just allowed runs this full-screen program: the next alternate screen is its own. */
   private nextProgram: string | null = null;
   /** The full-screen program inspection stepped aside for. */
@@ -128,7 +123,7 @@ export class Inspector {
   }
 
   pasteModeOn(): void {
-    this.pasteOns++;
+    this.waiting.pasteModeOn();
     // readline reads a line again: the full-screen program is gone, whatever the screen says.
     if (this.state === 'fullscreen' && this.program !== null && !pastesItself(this.program)) this.toIdle();
   }
@@ -317,11 +312,8 @@ export class Inspector {
     const e = this.echo;
     const s = this.ports.screen;
     if (now - this.holdStart > MAX_SETTLE_MS) return this.apply(refusal(this.screenText(), 'the screen did not settle (output kept arriving); the line cannot be read'));
-    if (!s.caughtUp) return this.after(POLL_MS, this.settle);
-    // Edits must echo (movement keys may print nothing: Ctrl-E at the end of the line).
-    if (e.awaiting && e.unechoedEdit && now - e.awaitingSince < e.echoWait) return this.after(Math.min(QUIET_MS, e.echoWait - (now - e.awaitingSince)), this.settle);
-    const quiet = e.quietFor(now);
-    if (quiet < QUIET_MS) return this.after(QUIET_MS - quiet, this.settle);
+    const wait = settleWait(now, s.caughtUp, e);
+    if (wait > 0) return this.after(wait, this.settle);
     this.apply(
       decideLine({
         rows: s,
@@ -410,12 +402,9 @@ export class Inspector {
     else this.wait('prompt');
   }
 
-  private wait(kind: 'prompt' | 'settle' | 'caught-up'): void {
+  private wait(kind: WaitKind): void {
     this.state = 'waiting';
-    this.waitKind = kind;
-    this.waitSince = this.ports.clock.now();
-    this.pasteOnsAtWait = this.pasteOns;
-    this.after(kind === 'caught-up' ? 0 : QUIET_MS, this.ready);
+    this.after(this.waiting.begin(kind, this.ports.clock.now()), this.ready);
   }
 
   /** Decides whether queued input may go on: the screen caught up, and the prompt is back. */
@@ -424,13 +413,7 @@ export class Inspector {
     if (this.state !== 'waiting') return;
     const now = this.ports.clock.now();
     if (!this.ports.screen.caughtUp && !this.ports.screen.flood) return this.after(POLL_MS, this.ready);
-    const quiet = this.echo.quietFor(now);
-    let go: boolean;
-    if (this.waitKind === 'caught-up') go = true;
-    else if (this.waitKind === 'settle') go = quiet >= QUIET_MS || now - this.waitSince > 500;
-    // The prompt is back: the shell marked it, or readline switched bracketed paste on again.
-    else go = (quiet >= QUIET_MS && (this.marks.atPrompt || this.pasteOns > this.pasteOnsAtWait)) || quiet >= READY_QUIET_MS;
-    if (!go) return this.after(QUIET_MS, this.ready);
+    if (!this.waiting.over(now, this.echo.quietFor(now), this.marks.atPrompt)) return this.after(QUIET_MS, this.ready);
     this.state = 'idle';
     this.pump();
   };
