@@ -1,45 +1,23 @@
 /**
  * One live session's feed (recording/live.ts explains the design): the handoff from the
- * recording, the headless terminal that holds the current screen, and every watcher's state —
- * waiting for its first snapshot, live, congested, resyncing.
+ * recording, the headless terminal that holds the current screen (live-screen.ts), and every
+ * watcher's state — waiting for its first snapshot, live, congested, resyncing.
  */
-import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
-import serializePkg from '@xterm/addon-serialize';
-import headlessPkg from '@xterm/headless';
 import type { Logger } from 'pino';
+import { LiveScreen } from './live-screen.js';
 import { readCastPrefix } from './reader.js';
 import { StreamRedactor } from './redact.js';
 import type { Recorder } from './remote.js';
-
-const { Terminal } = headlessPkg;
-const { SerializeAddon } = serializePkg;
-type XTerm = InstanceType<typeof Terminal>;
-type Serializer = InstanceType<typeof SerializeAddon>;
 
 /** Bytes queued towards one watcher beyond which it stops getting output until it drains. */
 export const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
 /** A congested watcher that has not drained within this long is dropped. */
 const STALL_MS = 10_000;
-/**
- * Output faster than this (chars per FLOOD_WINDOW_MS, 64 KB/s: more than anyone reads) is a flood
- * (`cat` of a big file): the headless terminal stops being fed. Parsing is the one costly thing
- * here (xterm parses ~50 MB/s, and scrolling costs more than parsing), and the terminal is only
- * needed for snapshots: while output is fast it is kept as text (the last TAIL chars), and the
- * screen is rebuilt from that when a snapshot is needed (a watcher joins or resyncs), after which
- * the terminal follows the output again. (Watchers themselves get every byte up to 2.6 MB/s, and
- * screen samples above: recording/flood.ts.)
- */
-const FLOOD = 16 * 1024;
-const FLOOD_WINDOW_MS = 250;
-/** Chars of recent output kept to rebuild the screen after a flood (a screen and its scrollback). */
-const TAIL = 128 * 1024;
 /** A longer recording is replayed into the live screen from its last READ_TAIL bytes only. */
 const READ_WHOLE = 4 * 1024 * 1024;
 const READ_TAIL = 1024 * 1024;
-/** Scrollback rows kept and sent in a snapshot. */
-const SCROLLBACK = 1000;
 
 /** One watcher's transport. */
 export interface WatcherSink {
@@ -65,26 +43,14 @@ interface WatcherState {
   timer: NodeJS.Timeout | null;
 }
 
-export class Feed {
+export class Feed extends LiveScreen {
   private readonly watchers = new Map<WatcherSink, WatcherState>();
-  private term: XTerm;
-  private serializer: Serializer;
-  private ready = false;
   private ended = false;
   private backlog: Msg[] = [];
   private readonly decoder = new StringDecoder('utf8');
   private redactor: StreamRedactor | null = null;
   private tapping = false;
   private unfollow: (() => void) | null = null;
-  private cols: number;
-  private rows: number;
-  private stale = false;
-  private windowStart = 0;
-  private windowChars = 0;
-  private tail: string[] = [];
-  private tailLength = 0;
-  /** The alternate screen is active (followed also while the terminal is not fed, for rebuilds). */
-  private alt = false;
   private readonly tap = (chunk: Buffer): void => this.onChunk(chunk);
 
   constructor(
@@ -95,8 +61,7 @@ export class Feed {
     private readonly deps: { readonly redact: boolean; readonly log: Logger },
     private readonly gone: () => void,
   ) {
-    this.cols = pty?.cols ?? 80;
-    this.rows = pty?.rows ?? 24;
+    super(pty?.cols ?? 80, pty?.rows ?? 24);
     // Handoff and subscription in one step (see the file comment): the recording says how much of
     // its file holds the session so far, and everything recorded after that comes to this feed.
     let handoff: Promise<{ path: string; bytes: number }> | undefined;
@@ -109,7 +74,6 @@ export class Feed {
       this.unfollow = w.stop;
       handoff = w.handoff;
     } else this.useTaps(deps.redact ? new StreamRedactor() : null);
-    ({ term: this.term, serializer: this.serializer } = this.newTerminal());
     void this.init(handoff).catch((err: unknown) => {
       deps.log.warn({ err, sessionId: id }, 'live view: the recording so far could not be read; starting from a blank screen');
       this.becomeReady();
@@ -225,17 +189,6 @@ export class Feed {
     else this.redraw(m.text);
   }
 
-  /**
-   * The screen is now a sample of the output (a flood's tail) rather than the stream: the
-   * terminal is rebuilt from it lazily, when a snapshot needs it.
-   */
-  private redraw(text: string): void {
-    this.tail = [text];
-    this.tailLength = text.length;
-    if (text.includes('\x1b[?')) this.followAlt(text);
-    this.stale = true;
-  }
-
   private send(sink: WatcherSink, w: WatcherState, m: StreamMsg): void {
     if (w.mode === 'live') {
       if (sink.buffered > HIGH_WATER) return this.congest(sink, w);
@@ -282,7 +235,7 @@ export class Feed {
   }
 
   private sendSnapshot(sink: WatcherSink, w: WatcherState): void {
-    sink.snapshot(this.serializer.serialize({ scrollback: SCROLLBACK }), this.term.cols, this.term.rows);
+    sink.snapshot(this.serialize(), this.term.cols, this.term.rows);
     const queue = w.queue;
     w.queue = [];
     w.queued = 0;
@@ -293,55 +246,6 @@ export class Feed {
     }
   }
 
-  private feedTerm(text: string): void {
-    this.tail.push(text);
-    this.tailLength += text.length;
-    while (this.tailLength > TAIL && this.tail.length > 1) this.tailLength -= (this.tail.shift() as string).length;
-    if (text.includes('\x1b[?')) this.followAlt(text);
-    const now = performance.now();
-    if (now - this.windowStart > FLOOD_WINDOW_MS) {
-      this.windowStart = now;
-      this.windowChars = 0;
-    }
-    this.windowChars += text.length;
-    if (this.stale) return;
-    if (this.windowChars > FLOOD && this.ready) {
-      this.stale = true;
-      return;
-    }
-    this.term.write(text);
-  }
-
-  private resizeTerm(cols: number, rows: number): void {
-    this.cols = cols;
-    this.rows = rows;
-    if (this.stale) return;
-    // In stream order: after the output written before it has been parsed.
-    this.term.write('', () => this.term.resize(clamp(cols, 1000), clamp(rows, 500)));
-  }
-
-  private followAlt(text: string): void {
-    const on = Math.max(text.lastIndexOf('\x1b[?1049h'), text.lastIndexOf('\x1b[?1047h'), text.lastIndexOf('\x1b[?47h'));
-    const off = Math.max(text.lastIndexOf('\x1b[?1049l'), text.lastIndexOf('\x1b[?1047l'), text.lastIndexOf('\x1b[?47l'));
-    if (on !== off) this.alt = on > off;
-  }
-
-  /** After a flood: a fresh terminal holding the last TAIL chars of output (on the alternate screen if that is active). */
-  private rebuild(): void {
-    this.term.dispose();
-    ({ term: this.term, serializer: this.serializer } = this.newTerminal());
-    this.stale = false;
-    this.windowChars = 0;
-    this.term.write((this.alt ? '\x1b[?1049h' : '') + this.tail.join(''));
-  }
-
-  private newTerminal(): { term: XTerm; serializer: Serializer } {
-    const term = new Terminal({ cols: clamp(this.cols, 1000), rows: clamp(this.rows, 500), scrollback: SCROLLBACK, allowProposedApi: true });
-    const serializer = new SerializeAddon();
-    term.loadAddon(serializer as unknown as Parameters<XTerm['loadAddon']>[0]);
-    return { term, serializer };
-  }
-
   private dispose(): void {
     this.taps.delete(this.tap);
     this.unfollow?.();
@@ -350,5 +254,3 @@ export class Feed {
     this.gone();
   }
 }
-
-const clamp = (n: number, max: number): number => Math.max(1, Math.min(max, Math.floor(n) || 1));

@@ -28,39 +28,20 @@
  * caught. It is a safety net for recordings and the live view, not a data-loss-prevention system.
  */
 
+import { Esc, EscapeTracker } from './escape-tracker.js';
 import { AWS, BEARER, BEGIN, C1, DELIMITER, earliest, END, endLinePrefix, isAlnum, isAwsChar, isBearerValue, isDelimiter, isKeyBody, isKvValue, KV, MAX_END_LINE, TRIGGER, type ValueKind } from './redact-rules.js';
+import { coalesce, emit, type TimedText } from './timed-text.js';
 
-export interface TimedText {
-  readonly time: number;
-  readonly text: string;
-}
+export type { TimedText } from './timed-text.js';
 
-/** Escape-sequence parser states; only `ground` text is ever examined or masked. */
-const enum Esc {
-  Ground,
-  Esc,
-  EscInter,
-  Csi,
-  Str,
-  StrEsc,
-}
-
-const MASK = '*';
 /** How much of the current run's text is kept as context for names before values. */
 const CONTEXT = 128;
 /** Longest value masked by one key-value or bearer match (bounded work per value). */
 const MAX_VALUE = 8192;
 /** A key block without an END line stops masking after this many body characters. */
 const MAX_KEY_BODY = 16 * 1024;
-/**
- * An OSC/DCS string longer than this is taken as ended: terminals cap them too, and an unterminated
- * one must not hide the rest of the session from redaction.
- */
-const MAX_STRING = 64 * 1024;
 
-
-export class StreamRedactor {
-  private esc: Esc = Esc.Ground;
+export class StreamRedactor extends EscapeTracker {
   /** Decided text of the current run (original, unmasked), last CONTEXT characters. */
   private ctx = '';
   /** Undecided text at the end of the current run, with the times its pieces arrived. */
@@ -68,10 +49,11 @@ export class StreamRedactor {
   private heldLength = 0;
   private cont: { kind: ValueKind; n: number } | null = null;
   private keyBody = -1;
-  private strLen = 0;
 
   /** `careful`: never take the fast path (tests check both paths agree). */
-  constructor(private readonly opts: { readonly careful?: boolean } = {}) {}
+  constructor(private readonly opts: { readonly careful?: boolean } = {}) {
+    super();
+  }
 
   /** A copy with the same state (the live view continues from the recording's state). */
   clone(): StreamRedactor {
@@ -131,57 +113,6 @@ export class StreamRedactor {
     const out: TimedText[] = [];
     this.endRun(out);
     return out;
-  }
-
-  /** One step of the escape-sequence state machine (also for the character that leaves ground). */
-  private escape(c: number): void {
-    if (this.esc === Esc.Str && ++this.strLen > MAX_STRING) {
-      this.esc = Esc.Ground;
-      return;
-    }
-    switch (this.esc) {
-      case Esc.Ground:
-        if (c === 0x1b) this.esc = Esc.Esc;
-        else if (c === 0x9b) this.esc = Esc.Csi;
-        else if (c === 0x9d || c === 0x90 || c === 0x98 || c === 0x9e || c === 0x9f) this.enterString();
-        return;
-      case Esc.Esc:
-        if (c === 0x5b) this.esc = Esc.Csi;
-        else if (c === 0x5d || c === 0x50 || c === 0x58 || c === 0x5e || c === 0x5f) this.enterString();
-        else if (c >= 0x20 && c <= 0x2f) this.esc = Esc.EscInter;
-        else if (c === 0x1b || c < 0x20) return;
-        else this.esc = Esc.Ground;
-        return;
-      case Esc.EscInter:
-        if (c === 0x1b) this.esc = Esc.Esc;
-        else if (c >= 0x20 && c <= 0x2f) return;
-        else if (c >= 0x20 || c === 0x18 || c === 0x1a) this.esc = Esc.Ground;
-        return;
-      case Esc.Csi:
-        if (c === 0x1b) this.esc = Esc.Esc;
-        else if ((c >= 0x40 && c <= 0x7e) || c === 0x18 || c === 0x1a) this.esc = Esc.Ground;
-        return;
-      case Esc.Str:
-        if (c === 0x1b) this.esc = Esc.StrEsc;
-        else if (c === 0x07 || c === 0x9c || c === 0x18 || c === 0x1a) this.esc = Esc.Ground;
-        return;
-      case Esc.StrEsc:
-        if (c === 0x5c) this.esc = Esc.Ground;
-        else {
-          this.esc = Esc.Esc;
-          this.escape(c);
-        }
-        return;
-    }
-  }
-
-  private inEscape(): boolean {
-    return this.esc !== Esc.Ground;
-  }
-
-  private enterString(): void {
-    this.esc = Esc.Str;
-    this.strLen = 0;
   }
 
   /**
@@ -345,36 +276,6 @@ export class StreamRedactor {
     this.held = kept;
     this.heldLength = length;
   }
-}
-
-/** Appends `work[0, upTo)` to `out`, masked, split back into the pieces it came from. */
-function emit(pieces: readonly TimedText[], work: string, mask: Uint8Array, upTo: number, out: TimedText[]): void {
-  let pos = 0;
-  for (const p of pieces) {
-    if (pos >= upTo) break;
-    const end = Math.min(pos + p.text.length, upTo);
-    let text = work.slice(pos, end);
-    if (mask.subarray(pos, end).includes(1)) {
-      let s = '';
-      for (let j = pos; j < end; j++) s += mask[j] === 1 ? MASK : work[j];
-      text = s;
-    }
-    out.push({ time: p.time, text });
-    pos += p.text.length;
-  }
-}
-
-/** Joins neighbouring pieces with the same time. */
-function coalesce(out: TimedText[]): TimedText[] {
-  if (out.length < 2) return out;
-  const res: TimedText[] = [];
-  for (const p of out) {
-    if (p.text.length === 0) continue;
-    const last = res[res.length - 1];
-    if (last !== undefined && last.time === p.time) res[res.length - 1] = { time: p.time, text: last.text + p.text };
-    else res.push(p);
-  }
-  return res;
 }
 
 /** Redacts a whole text at once (tests, tools). */

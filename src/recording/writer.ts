@@ -2,14 +2,10 @@
  * asciicast v2 writer (https://docs.asciinema.org/manual/asciicast/v2/): a JSON header line, then
  * one JSON array per event: [seconds, "o"|"i"|"r"|"m", data].
  *
- * Streaming and crash-safe: every event is one complete line; lines reach the OS within FLUSH_MS
- * (150 ms) of a writer used on its own, or at once when FLUSH_BYTES are waiting. In the broker the
- * recording thread writes each batch as it arrives, and a batch holds at most 500 ms of a session
- * (5 ms while it is watched; thread-port.ts), so a SIGKILL of the broker leaves a file that is
- * readable up to half a second before it; readers skip a torn last line. Batching is what keeps a
- * hundred interactive sessions cheap: one write per session per batch, not one per keystroke. The hot path only formats and queues
- * lines; the file's SHA-256 and size are computed once at close, from the file as it lies on disk
- * (what a verifier will hash later).
+ * Streaming and crash-safe: every event is one complete line, and lines reach the file in small
+ * batches (cast-file.ts says when, and what a SIGKILL of the broker leaves). The hot path only
+ * formats and queues lines; the file's SHA-256 and size are computed once at close, from the file
+ * as it lies on disk (what a verifier will hash later).
  *
  * Bounded: output beyond `maxOutputBytes`, and binary output (bytes that are not UTF-8, which
  * asciicast cannot hold), is not written; a marker records where recording stopped, and the marker
@@ -24,23 +20,20 @@ import { OffThreadHash } from './hash-worker.js';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { absNow } from './clock.js';
+import { CastFile } from './cast-file.js';
 import { sampleText } from './sample.js';
-import { gzipFile, hashFile, RecordingFile } from './file.js';
-
-export { hashFile } from './file.js';
+import { RecordingFile } from './file.js';
 import { InputPrivacy } from './privacy.js';
 import { redactText, StreamRedactor } from './redact.js';
 import type { CastHeader, CastSummary, CastWriterOptions, UnrecordedTail, LiveHandoff, OutputFollower } from './cast-types.js';
+import { EMPTY, incompleteTail, REPLACEMENT_UTF8 } from './utf8.js';
 
+export { hashFile } from './file.js';
 export type { CastHeader, CastSummary, CastWriterOptions, UnrecordedTail, LiveHandoff, OutputFollower } from './cast-types.js';
 
-export class CastWriter {
-  private readonly out: RecordingFile;
+export class CastWriter extends CastFile {
   private readonly decoder = new StringDecoder('utf8');
   private readonly inDecoder = new StringDecoder('utf8');
-  /** Absolute milliseconds (absNow): the same clock on every thread, so callers may pass arrival times. */
-  private readonly startedAt = absNow();
   private outputBytes = 0;
   private unrecorded = 0;
   private unrecordedHash: OffThreadHash | null = null;
@@ -49,7 +42,6 @@ export class CastWriter {
   /** The start of a character the decoder holds for the next chunk: recorded with it, or counted as unrecorded. */
   private held: Buffer = EMPTY;
   private stopReason: string | null = null;
-  private failed: Error | null = null;
   private closed = false;
   private readonly highWaterMark: number;
   private summary: Promise<CastSummary> | null = null;
@@ -57,23 +49,13 @@ export class CastWriter {
   private readonly redactor: StreamRedactor | null;
   private readonly inRedactor: StreamRedactor | null;
   private readonly privacy: InputPrivacy | null;
-  /** asciicast times never go backwards, also when held-back text is released late. */
-  private lastTime = 0;
-  /** Lines not yet written to the file (see FLUSH_MS), and whether a flush is scheduled. */
-  private pending = '';
-  private dirty = false;
-  private gzipped = false;
   /** The live view (one feed per session), or null: one check per output piece. */
   private follower: OutputFollower | null = null;
   private followDecoder: StringDecoder | undefined;
   private followRedactor: StreamRedactor | null | undefined;
 
-  private constructor(
-    out: RecordingFile,
-    private readonly path: string,
-    private readonly opts: CastWriterOptions,
-  ) {
-    this.out = out;
+  private constructor(out: RecordingFile, path: string, opts: CastWriterOptions) {
+    super(out, path, opts);
     this.highWaterMark = opts.highWaterMark ?? 4 * 1024 * 1024;
     const redact = opts.redact ?? true;
     this.redactor = redact ? new StreamRedactor() : null;
@@ -86,19 +68,6 @@ export class CastWriter {
     const w = new CastWriter(await RecordingFile.create(path), path, opts);
     w.line(JSON.stringify({ version: 2, ...header }) + '\n');
     return w;
-  }
-
-  get error(): Error | null {
-    return this.failed;
-  }
-
-  /** The file as it lies on disk: `<name>.cast`, or `<name>.cast.gz` once closed with gzip. */
-  get file(): string {
-    return this.gzipped ? `${this.path}.gz` : this.path;
-  }
-
-  get isGzipped(): boolean {
-    return this.gzipped;
   }
 
   /** Sets the one follower of this recording (the live view); returns how to stop following. */
@@ -246,14 +215,7 @@ export class CastWriter {
     }
     if (this.failed) throw this.failed;
     this.summary ??= (async () => {
-      if (this.opts.gzip === true) {
-        // A recording that cannot be compressed stays as it is: complete, only larger.
-        this.gzipped = await gzipFile(this.path).then(
-          () => true,
-          () => false,
-        );
-      }
-      const h = await hashFile(this.file);
+      const h = await this.finish();
       return { ...h, truncated: this.unrecordedHash !== null || this.stoppedExternally };
     })();
     return this.summary;
@@ -290,20 +252,6 @@ export class CastWriter {
     this.eventAt(code, data, this.now());
   }
 
-  private now(): number {
-    return (absNow() - this.startedAt) / 1000;
-  }
-
-  private at(t: number | undefined): number {
-    return t === undefined ? this.now() : (t - this.startedAt) / 1000;
-  }
-
-  private eventAt(code: 'o' | 'i' | 'r' | 'm', data: string, time: number): void {
-    const t = time > this.lastTime ? time : this.lastTime;
-    this.lastTime = t;
-    this.line(`[${t.toFixed(6)}, "${code}", ${JSON.stringify(data)}]\n`);
-  }
-
   /** Output or input text, through its redactor: held-back pieces keep the time they arrived. */
   private text(code: 'o' | 'i', text: string, redactor: StreamRedactor | null, at?: number): void {
     const t = this.at(at);
@@ -330,76 +278,4 @@ export class CastWriter {
       if (code === 'o') this.follower?.output(p.text);
     }
   }
-
-  private line(text: string): void {
-    if (text.length >= FLUSH_BYTES && this.pending.length === 0) {
-      this.write(text); // a big line goes out as it is, without a copy into `pending`
-      return;
-    }
-    this.pending += text;
-    if (this.pending.length >= FLUSH_BYTES) this.flush();
-    else if (!this.dirty) {
-      this.dirty = true;
-      scheduleFlush(this);
-    }
-  }
-
-  /** Writes the lines waiting in memory to the file (the recording thread calls it after each batch). */
-  flush(): void {
-    if (this.dirty) {
-      this.dirty = false;
-      waiting.delete(this); // flushed already: the shared timer need not come back to it
-    }
-    if (this.pending.length === 0) return;
-    const text = this.pending;
-    this.pending = '';
-    this.write(text);
-  }
-
-  private write(text: string): void {
-    if (this.failed || this.out.closed) return;
-    try {
-      this.out.write(text);
-    } catch (err) {
-      this.fail(err as Error);
-    }
-  }
-
-  private fail(err: Error): void {
-    if (this.failed) return;
-    this.failed = err;
-    this.opts.onError(err);
-  }
-}
-
-const REPLACEMENT_UTF8 = Buffer.from('\uFFFD', 'utf8');
-const EMPTY = Buffer.alloc(0);
-
-/** Lines wait at most this long in memory before they are written... */
-const FLUSH_MS = 150;
-/** ...or until this much is waiting. */
-const FLUSH_BYTES = 16 * 1024;
-
-/** One timer for every writer with lines waiting. */
-const waiting = new Set<CastWriter>();
-let flushTimer: NodeJS.Timeout | null = null;
-function scheduleFlush(w: CastWriter): void {
-  waiting.add(w);
-  flushTimer ??= setTimeout(() => {
-    flushTimer = null;
-    const all = [...waiting];
-    waiting.clear();
-    for (const x of all) x.flush();
-  }, FLUSH_MS).unref();
-}
-
-/** How many trailing bytes of `buf` start a UTF-8 character that is not complete yet (0-3). */
-function incompleteTail(buf: Buffer): number {
-  for (let i = 1; i <= Math.min(3, buf.length); i++) {
-    const b = buf[buf.length - i] as number;
-    if ((b & 0xc0) === 0x80) continue;
-    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-    return need > i ? i : 0;
-  }
-  return 0;
 }
