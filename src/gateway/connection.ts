@@ -1,49 +1,41 @@
 /**
- * One inbound SSH connection: authenticate the user by public key, resolve the route
- * (USER:TARGET[:GRANT]) to a grant, and turn each session channel into a LiveSession and each
+ * One inbound SSH connection: authenticate the user by public key (authentication.ts), resolve the
+ * route (USER:TARGET[:GRANT]) to a grant, and turn each session channel into a LiveSession and each
  * allowed direct-tcpip channel (`ssh -L`) into a Forward. Everything a client sends is untrusted;
  * every refusal is one printable line and one `session.refused` event.
  */
-import type { AcceptConnection, AuthContext, Connection, RejectConnection, ServerChannel, TcpipRequestInfo } from 'ssh2';
-import ssh2 from 'ssh2';
+import type { AcceptConnection, Connection, RejectConnection, ServerChannel, TcpipRequestInfo } from 'ssh2';
 
-import { asGatehouseError, type ErrorCode, type GatehouseError } from '../domain/errors.js';
+import { asGatehouseError, type ErrorCode } from '../domain/errors.js';
 import { destinationKey } from '../domain/destination.js';
 import { newId } from '../domain/ids.js';
 import type { EndReason, Target, Template } from '../domain/types.js';
 import { effectiveState, findCoveringGrant, type Coverage } from '../grants/rules.js';
-import { keyId } from '../grants/directory.js';
 import { channelRefusal, sourceRefusal, subsystemTargetRefusal } from './admission.js';
+import { Authenticator } from './authentication.js';
 import { handleSessionChannel, type ChannelHandle, type StartRequest } from './channel.js';
 import { ACCESS_ENDED, ConnectionForwards, forwardRefusal, shownDestination } from './forward.js';
 import type { GatewayServices } from './services.js';
 import type { Slot } from './slots.js';
-import { LiveSession, refuseChannel, type SessionSpec } from './session.js';
-import { parseRoute, sanitizeForLog, type Route } from './username.js';
-
-const { utils } = ssh2;
+import { refuseChannel } from './refuse-channel.js';
+import type { LiveSession } from './session.js';
+import type { SessionSpec } from './session-spec.js';
+import { sanitizeForLog, type Route } from './username.js';
 
 /** Concurrent session channels per connection, like sshd's MaxSessions (default 10). */
 const MAX_CHANNELS = 10;
 /** Concurrent forwarded TCP streams (`ssh -L`) per connection. */
 const MAX_FORWARDS = 64;
 const IDLE_DISCONNECT_MS = 500;
-const MAX_MFA_ATTEMPTS = 3;
 
 export class ConnectionContext {
   route: Route | null = null;
   authenticated = false;
-  private firstName: string | null = null;
-  private keyVerified = false;
-  /** The grant whose template asked for a TOTP at session start, while the prompt is pending. */
-  private mfaGrant: string | null = null;
-  private mfaAttempts = 0;
   private coverage: Promise<Coverage> | null = null;
   private resolved: Coverage | null = null;
   private readonly sessions = new Set<LiveSession>();
   private forwards: ConnectionForwards | null = null;
   private channels = 0;
-  private refusedRouteLogged = false;
   log: GatewayServices['log'];
 
   constructor(
@@ -52,7 +44,8 @@ export class ConnectionContext {
     private readonly svc: GatewayServices,
   ) {
     this.log = svc.log.child({ source });
-    client.on('authentication', (ctx) => void this.authenticate(ctx).catch((err) => this.authFailed(ctx, err)));
+    const auth = new Authenticator(this, svc, () => this.resolve());
+    client.on('authentication', (ctx) => void auth.authenticate(ctx).catch((err) => auth.authFailed(ctx, err)));
     client.on('ready', () => this.onReady());
     client.on('session', (accept, reject) => {
       if (!this.authenticated) return reject();
@@ -87,93 +80,6 @@ export class ConnectionContext {
       for (const s of this.sessions) void s.end('client-closed');
       this.forwards?.close();
     });
-  }
-
-  private async authenticate(ctx: AuthContext): Promise<void> {
-    if (this.firstName === null) this.firstName = ctx.username;
-    else if (ctx.username !== this.firstName) return ctx.reject([]); // no switching names mid-connection
-    if (this.route === null) {
-      const parsed = parseRoute(ctx.username);
-      if (!parsed.ok) return this.refuseRoute(ctx, parsed.reason);
-      this.route = parsed.route;
-    }
-    const route = this.route;
-    if (ctx.method === 'keyboard-interactive' && this.keyVerified && this.mfaGrant !== null) return this.promptTotp(ctx, this.mfaGrant);
-    if (ctx.method !== 'publickey') return ctx.reject(this.keyVerified && this.mfaGrant !== null ? ['keyboard-interactive'] : ['publickey']);
-    const user = this.svc.directory.get(route.user);
-    const blob = ctx.key.data.toString('base64');
-    const line = user && this.svc.directory.userKey(user.name, blob);
-    if (!user || !line) {
-      if (ctx.signature !== undefined || !user) this.refusedOnce('GH_ERR_UNAUTHENTICATED', `public key not accepted for ${route.user}`);
-      return ctx.reject(['publickey']);
-    }
-    if (ctx.signature === undefined) return ctx.accept(); // the client is asking whether this key would do
-    const parsed = utils.parseKey(line);
-    const key = Array.isArray(parsed) ? parsed[0] : parsed;
-    if (key === undefined || key instanceof Error || keyId(line) !== blob || key.verify(ctx.blob as Buffer, ctx.signature, ctx.hashAlgo) !== true) {
-      this.refusedOnce('GH_ERR_UNAUTHENTICATED', `bad signature for ${route.user}`);
-      return ctx.reject(['publickey']);
-    }
-    this.keyVerified = true;
-    // MFA at session start: when the grant's template asks, the key alone is a partial success
-    // and the client must also answer a TOTP prompt (keyboard-interactive).
-    const cov = await this.resolve();
-    if (cov.ok && this.svc.grants.template(cov.grant.template)?.mfa.session) {
-      this.mfaGrant = cov.grant.id;
-      return ctx.reject(['keyboard-interactive'], true);
-    }
-    this.succeed(ctx);
-  }
-
-  private succeed(ctx: AuthContext): void {
-    this.authenticated = true;
-    this.svc.onAuthenticated(this);
-    ctx.accept();
-  }
-
-  private promptTotp(ctx: AuthContext, grantId: string): void {
-    const route = this.route as Route;
-    if (++this.mfaAttempts > MAX_MFA_ATTEMPTS) {
-      this.refused('GH_ERR_MFA_INVALID', `too many wrong one-time codes for ${route.user}`, grantId);
-      return ctx.reject([]);
-    }
-    if (ctx.method !== 'keyboard-interactive') return ctx.reject(['keyboard-interactive']);
-    ctx.prompt([{ prompt: 'One-time code: ', echo: false }], 'Gatehouse', `Grant ${grantId} requires a one-time code (TOTP) to open a session on ${route.target}.`, (answers) => {
-      const code = (answers[0] ?? '').trim();
-      this.svc.grants.verifySessionMfa(route.user, code).then(
-        () => this.succeed(ctx),
-        (err: unknown) => {
-          this.refused((err as GatehouseError).code ?? 'GH_ERR_MFA_INVALID', `session MFA failed for ${route.user}: ${(err as Error).message}`, grantId);
-          try {
-            ctx.reject(['keyboard-interactive']);
-          } catch {
-            // client gone
-          }
-        },
-      );
-    });
-  }
-
-  private authFailed(ctx: AuthContext, err: unknown): void {
-    this.log.error({ err }, 'authentication handler failed');
-    try {
-      ctx.reject([]);
-    } catch {
-      // connection gone
-    }
-  }
-
-  /** A name that is not USER:TARGET: refuse every method, and tell a keyboard-interactive client why. */
-  private refuseRoute(ctx: AuthContext, reason: string): void {
-    if (!this.refusedRouteLogged) {
-      this.refusedRouteLogged = true;
-      this.refused('GH_ERR_BAD_USERNAME', `${reason} (got "${sanitizeForLog(ctx.username)}")`);
-    }
-    if (ctx.method === 'keyboard-interactive') {
-      ctx.prompt([], 'Gatehouse', `Refused: ${reason}. Connect as USER:TARGET, e.g. ssh alice:web-1@gatehouse`, () => ctx.reject([]));
-      return;
-    }
-    ctx.reject(['publickey', 'keyboard-interactive']);
   }
 
   private onReady(): void {
@@ -374,11 +280,5 @@ export class ConnectionContext {
     void this.svc.events
       .emit({ type: 'session.refused', ctx: { actor: route?.user ?? null, user: route?.user ?? null, target: route?.target ?? null, grantId, source: this.source }, data: { error: code, message } })
       .catch((err: unknown) => this.log.error({ err }, 'cannot write session.refused'));
-  }
-
-  private refusedOnce(code: ErrorCode, message: string): void {
-    if (this.refusedRouteLogged) return;
-    this.refusedRouteLogged = true;
-    this.refused(code, message);
   }
 }

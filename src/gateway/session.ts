@@ -1,7 +1,8 @@
 /**
  * One live session: a responder's SSH channel joined to one target under one grant, recorded, and
  * ended exactly once for exactly one reason. The session owns the lifecycle; the data plumbing
- * and its backpressure live in relay.ts, the SSH request handling in channel.ts.
+ * and its backpressure live in relay.ts, the SSH request handling in channel.ts, and what the
+ * session writes to the store and the audit log (rows, events) is built in session-records.ts.
  *
  *   starting ──(recording + upstream open)──► live ──(exit | kill | expiry | revoke | ...)──► ended
  *
@@ -11,34 +12,25 @@
  */
 import type { Logger } from 'pino';
 import type { ServerChannel } from 'ssh2';
-import type { Connector, ExitStatus, PtySpec, Upstream } from '../connectors/types.js';
+import type { Connector, ExitStatus, Upstream } from '../connectors/types.js';
 import type { Clock } from '../domain/clock.js';
 import { asGatehouseError, GatehouseError } from '../domain/errors.js';
-import type { EndReason, Grant, Session, Target, Template } from '../domain/types.js';
+import type { EndReason, Session } from '../domain/types.js';
 import type { EventLog } from '../events/log.js';
 import type { EventContext, EventDraft } from '../events/types.js';
-import { redactText } from '../recording/redact.js';
 import type { Recorder } from '../recording/remote.js';
 import type { CastSummary } from '../recording/writer.js';
 import type { Decision } from '../policy/index.js';
-import type { CommandRow, RecordingRow } from '../store/ports.js';
+import type { RecordingRow } from '../store/ports.js';
 import type { Watched } from '../monitor/watchdog.js';
+import { commitWithRetry } from './commit-retry.js';
+import { BROKER_EXIT, refuseChannel } from './refuse-channel.js';
 import { Relay } from './relay.js';
+import { endEvents, judgedRecords, recordingRow, refusalEvents, sessionContext, sessionRow, startRecords } from './session-records.js';
+import type { SessionSpec } from './session-spec.js';
 
-export interface SessionSpec {
-  readonly id: string;
-  readonly grant: Grant;
-  readonly template: Template;
-  readonly target: Target;
-  readonly source: string;
-  readonly kind: 'shell' | 'exec';
-  readonly command: string | undefined;
-  readonly subsystem: string | undefined;
-  readonly pty: PtySpec | undefined;
-  readonly env: Readonly<Record<string, string>>;
-  /** The policy decision on an exec command (allowed, or approved after review). */
-  readonly decision: Decision | null;
-}
+export { refuseChannel } from './refuse-channel.js';
+export type { SessionSpec } from './session-spec.js';
 
 export interface SessionDeps {
   readonly events: EventLog;
@@ -57,7 +49,6 @@ export interface SessionDeps {
   readonly onEnded: (session: LiveSession, reason: EndReason) => void;
 }
 
-const BROKER_EXIT = 255;
 const ZERO_STATS = { bytesIn: 0, bytesOut: 0 } as const;
 
 /** A running inspector, as the session sees it. */
@@ -130,11 +121,8 @@ export class LiveSession implements Watched {
    * seeking), and the recording marker, in one place so they never disagree.
    */
   async commandJudged(command: string, decision: Decision, extra: EventDraft[] = []): Promise<void> {
-    const type = decision.decision === 'allow' ? 'command.allowed' : decision.decision === 'deny' ? 'command.denied' : 'command.review';
     this.marker(`${decision.decision}: ${command}`);
-    const events: EventDraft[] = type === 'command.review' ? extra : [{ type, ctx: this.ctx(), data: { command, reasons: decision.reasons, mode: 'interactive' } }, ...extra];
-    // The index is for search and seeking: redacted like the marker, so a search cannot confirm a guessed secret (the event keeps the line as judged).
-    await this.deps.events.commit({ commands: [{ sessionId: this.id, offset: this.offset, at: this.deps.clock.now(), command: redactText(command), decision: decision.decision }], events });
+    await this.deps.events.commit(judgedRecords(this.spec, command, decision, extra, this.offset, this.deps.clock.now()));
   }
 
   signal(name: string): void {
@@ -188,13 +176,8 @@ export class LiveSession implements Watched {
     }
     this.relay.attach(this.upstream);
     this.state = 'live';
-    const events: EventDraft[] = [{ type: 'session.start', ctx: this.ctx(), data: { kind: spec.kind, command: spec.command ?? (spec.subsystem !== undefined ? `subsystem:${spec.subsystem}` : null), recording: this.recording?.path ?? null, term: spec.pty?.term ?? null } }];
-    const commands: CommandRow[] = [];
-    if (spec.decision !== null && spec.command !== undefined) {
-      events.push({ type: 'command.allowed', ctx: this.ctx(), data: { command: spec.command, reasons: spec.decision.reasons, mode: 'exec' } });
-      commands.push({ sessionId: spec.id, offset: 0, at: this.startedAt, command: redactText(spec.command), decision: spec.decision.decision });
-      this.recording?.writer.marker(`${spec.decision.decision}: ${spec.command}`);
-    }
+    const { events, commands } = startRecords(spec, this.startedAt, this.recording?.path ?? null);
+    if (spec.decision !== null && spec.command !== undefined) this.recording?.writer.marker(`${spec.decision.decision}: ${spec.command}`);
     // No audit, no session: if the start cannot be recorded, the session ends at once.
     await deps.events.commit({
       sessions: [this.row(null, null)],
@@ -248,13 +231,7 @@ export class LiveSession implements Watched {
     }
     const stats = this.relay?.stats ?? { bytesIn: 0, bytesOut: 0 };
     const exitCode = reason === 'exit' ? (this.exitStatus?.code ?? null) : null;
-    const events: EventDraft[] = [
-      ...extra,
-      { type: 'session.end', ctx: this.ctx(), at: endedAt, data: { reason, exitCode, durationMs: endedAt - this.startedAt, bytesIn: stats.bytesIn, bytesOut: stats.bytesOut, message: message ?? null } },
-    ];
-    if (this.recording && summary) {
-      events.push({ type: 'recording.closed', ctx: this.ctx(), data: { path: this.recording.path, sha256: summary.sha256, bytes: summary.bytes, truncated: summary.truncated } });
-    }
+    const events = endEvents(this.spec, extra, { reason, exitCode, startedAt: this.startedAt, endedAt, stats, message }, this.recording && summary ? { path: this.recording.path, summary } : null);
     this.deps.onEnded(this, reason);
     await commitWithRetry(
       () =>
@@ -279,12 +256,8 @@ export class LiveSession implements Watched {
     this.log.warn({ code: err.code }, err.message);
     refuseChannel(this.channel, `refused: ${err.message}`, this.spec.pty !== undefined);
     await this.recording?.writer.close().catch(() => {});
-    const events: EventDraft[] = [{ type: 'session.refused', ctx: this.ctx(), data: { error: err.code, message: err.message } }];
-    if (err.code === 'GH_ERR_HOST_KEY_MISMATCH') {
-      events.push({ type: 'upstream.host_key_mismatch', ctx: this.ctx(), data: { expected: String(err.details?.expected), presented: String(err.details?.presented) } });
-    }
     try {
-      await this.deps.events.commit({ events });
+      await this.deps.events.commit({ events: refusalEvents(this.spec, err) });
     } finally {
       this.state = 'ended';
       this.deps.onEnded(this, 'upstream-error');
@@ -303,8 +276,7 @@ export class LiveSession implements Watched {
   }
 
   ctx(): EventContext {
-    const { spec } = this;
-    return { actor: spec.grant.user, user: spec.grant.user, target: spec.target.name, grantId: spec.grant.id, incident: spec.grant.incident, sessionId: spec.id, source: spec.source };
+    return sessionContext(this.spec);
   }
 
   toSession(): Session {
@@ -312,75 +284,10 @@ export class LiveSession implements Watched {
   }
 
   private row(reason: EndReason | null, exitCode: number | null, endedAt: number | null = null): Session {
-    const { spec } = this;
-    return {
-      id: spec.id,
-      grantId: spec.grant.id,
-      user: spec.grant.user,
-      target: spec.target.name,
-      incident: spec.grant.incident,
-      kind: spec.kind,
-      command: spec.command ?? null,
-      state: reason === null ? 'live' : 'ended',
-      startedAt: this.startedAt,
-      endedAt,
-      endReason: reason,
-      exitCode,
-      source: spec.source,
-      broker: this.deps.brokerId,
-      recording: this.recording?.path ?? null,
-    };
+    return sessionRow(this.spec, this.startedAt, this.deps.brokerId, this.recording?.path ?? null, reason, exitCode, endedAt);
   }
 
   private recordingRow(state: RecordingRow['state'], summary: { sha256: string; bytes: number } | null, endedAt: number | null = null): RecordingRow {
-    const { spec } = this;
-    return {
-      sessionId: spec.id,
-      path: this.recording?.path ?? '',
-      grantId: spec.grant.id,
-      user: spec.grant.user,
-      target: spec.target.name,
-      incident: spec.grant.incident,
-      startedAt: this.startedAt,
-      endedAt,
-      state,
-      bytes: summary?.bytes ?? null,
-      sha256: summary?.sha256 ?? null,
-    };
-  }
-}
-
-/** Refuses a channel that never got a relay: one line on stderr, exit status, close. */
-export function refuseChannel(channel: ServerChannel, message: string, pty: boolean): void {
-  const line = `gatehouse: ${message}${pty ? '\r\n' : '\n'}`;
-  try {
-    if (pty) channel.write(line);
-    else channel.stderr.write(line);
-    channel.exit(BROKER_EXIT);
-    channel.end();
-  } catch {
-    // the client is already gone
-  }
-}
-
-/**
- * The end of a session must reach the store even if the store is briefly away (the store-health
- * watchdog may be ending sessions precisely because it is): retry with backoff for up to 10 min.
- */
-async function commitWithRetry(commit: () => Promise<unknown>, log: Logger): Promise<void> {
-  for (let attempt = 0, waited = 0; ; attempt++) {
-    try {
-      await commit();
-      return;
-    } catch (err) {
-      if (waited > 600_000) {
-        log.error({ err }, 'giving up writing the session end; it will be closed as interrupted at the next start');
-        return;
-      }
-      const wait = Math.min(10_000, 250 * 2 ** attempt);
-      if (attempt === 0) log.warn({ err: (err as Error).message }, 'cannot write the session end yet; retrying');
-      await new Promise((r) => setTimeout(r, wait).unref());
-      waited += wait;
-    }
+    return recordingRow(this.spec, this.startedAt, this.recording?.path ?? '', state, summary, endedAt);
   }
 }

@@ -11,6 +11,7 @@ import type { Grant, Session } from '../domain/types.js';
 import type { AuditEvent } from '../events/types.js';
 import { redactText } from '../recording/redact.js';
 import type { CommandRow, EventFilter, RecordingRow, Store } from '../store/ports.js';
+import { incidentTimeline, str } from './report-timeline.js';
 import { effectiveState } from './rules.js';
 
 export interface IncidentReport {
@@ -162,8 +163,6 @@ export async function loadIncidentReport(store: Store, incident: string, now: nu
 }
 
 const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
-const short = (isoTime: string): string => isoTime.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v));
 
 export function buildIncidentReport(d: IncidentData): IncidentReport {
   const grants = [...d.grants].sort((a, b) => a.requestedAt - b.requestedAt).map((g) => grantEntry(g, d.now));
@@ -205,7 +204,7 @@ export function buildIncidentReport(d: IncidentData): IncidentReport {
     recordings: [...d.recordings].sort((a, b) => a.startedAt - b.startedAt).map((r) => ({ sessionId: r.sessionId, path: r.path, state: r.state, bytes: r.bytes, sha256: r.sha256 })),
     reviews,
     lingering: { grants: lingeringGrants, sessions: lingeringSessions },
-    timeline: d.events.filter((e) => TIMELINE.has(e.type)).map((e) => ({ at: e.time, type: e.type, text: timelineText(e) })),
+    timeline: incidentTimeline(d.events),
   };
 }
 
@@ -261,7 +260,7 @@ function commandEntries(events: readonly AuditEvent[], index: ReadonlyMap<string
     .map((e) => {
       const decision = decisionOf[e.type];
       const command = str(e.data.command);
-      // The index holds command lines redacted (gateway/session.ts); rows from before that hold them as typed.
+      // The index holds command lines redacted (gateway/session-records.ts); rows from before that hold them as typed.
       const indexed = redactText(command);
       const row = e.sessionId === null ? undefined : index.get(e.sessionId)?.find((r) => !used.has(r) && (r.command === indexed || r.command === command) && r.decision === decision);
       if (row) used.add(row);
@@ -269,46 +268,4 @@ function commandEntries(events: readonly AuditEvent[], index: ReadonlyMap<string
       const why = decision === 'allow' ? null : (reasons.find((r) => !String(r.why ?? '').startsWith('matches allow'))?.why ?? null);
       return { at: e.time, sessionId: e.sessionId, user: e.user, target: e.target, command, decision, mode: typeof e.data.mode === 'string' ? e.data.mode : null, why, outcome: decision === 'review' ? (outcomes.get(str(e.data.reviewId)) ?? 'pending') : null, offset: row?.offset ?? null };
     });
-}
-
-const TIMELINE = new Set(['grant.requested', 'grant.approved', 'grant.activated', 'grant.break_glass', 'grant.denied', 'grant.revoked', 'grant.expired', 'grant.reviewed', 'grant.updated', 'grant.approval_refused', 'session.start', 'session.end', 'session.killed', 'session.refused', 'command.denied', 'anomaly.detected']);
-
-function timelineText(e: AuditEvent): string {
-  const d = e.data;
-  const who = e.user ?? '?';
-  switch (e.type) {
-    case 'grant.requested':
-      return `${e.actor ?? who} requested ${Array.isArray(d.targets) ? d.targets.join(',') : '?'}${e.actor !== null && e.actor !== e.user ? ` for ${who}` : ''} for ${typeof d.durationMs === 'number' ? `${Math.round(d.durationMs / 60_000)} min` : '?'} (${e.grantId ?? ''})${d.breakGlass ? ' [break-glass]' : ''}`;
-    case 'grant.approved':
-      return `${e.actor ?? '?'} approved ${e.grantId ?? ''}${d.mfa ? ' (MFA)' : ''}`;
-    case 'grant.activated':
-      return `${e.grantId ?? ''} active until ${short(str(d.expiresAt))}`;
-    case 'grant.break_glass':
-      return `${who} broke glass on ${e.target ?? '?'} (${e.grantId ?? ''})`;
-    case 'grant.revoked':
-    case 'grant.denied':
-      return `${e.actor ?? '?'} ${e.type === 'grant.revoked' ? 'revoked' : 'denied'} ${e.grantId ?? ''}: ${str(d.reason)}`;
-    case 'grant.expired':
-      return `${e.grantId ?? ''} expired`;
-    case 'grant.reviewed':
-      return `${e.actor ?? '?'} reviewed ${e.grantId ?? ''}: ${str(d.notes)}`;
-    case 'grant.updated':
-      return `${e.actor ?? '?'} changed ${e.grantId ?? ''} (${str(d.approvalsVoided)} approval(s) voided)`;
-    case 'grant.approval_refused':
-      return `approval of ${e.grantId ?? ''} by ${e.actor ?? '?'} refused: ${str(d.message)}`;
-    case 'session.start':
-      return `${who} started ${str(d.kind)} ${e.sessionId ?? ''} on ${e.target ?? '?'} from ${e.source ?? '?'}${d.command ? `: ${str(d.command)}` : ''}`;
-    case 'session.end':
-      return `${e.sessionId ?? ''} ended (${str(d.reason)})`;
-    case 'session.killed':
-      return `${e.actor ?? '?'} killed ${e.sessionId ?? ''}: ${str(d.reason)}`;
-    case 'session.refused':
-      return `refused ${who} on ${e.target ?? '?'} from ${e.source ?? '?'}: ${str(d.message)}`;
-    case 'command.denied':
-      return `denied for ${who}: ${str(d.command)}`;
-    case 'anomaly.detected':
-      return `anomaly ${str(d.detector)} → ${str(d.action)}: ${str((d.evidence as Record<string, unknown> | undefined)?.summary)}`;
-    default:
-      return e.type;
-  }
 }

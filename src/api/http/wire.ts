@@ -10,7 +10,7 @@ export function liveJson(s: Session, here: boolean): Record<string, unknown> {
 
 /**
  * `show` renders a command line from the command index for display: redacted like the recordings.
- * The index is written redacted (gateway/session.ts); this covers rows written before it was.
+ * The index is written redacted (gateway/session-records.ts); this covers rows written before it was.
  */
 export function recordingJson(r: RecordingRow, commands: number, matches: readonly CommandRow[], show: (command: string) => string = (c) => c): Record<string, unknown> {
   return {
