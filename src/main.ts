@@ -3,7 +3,6 @@
  * adapters (SQLite or Postgres, which connectors, which sinks), and the only place that knows
  * the order of start and of graceful shutdown.
  */
-import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import pino, { type Logger } from 'pino';
 import { GrpcApi } from './api/grpc/server.js';
@@ -21,14 +20,13 @@ import { Checkpointer } from './events/checkpoint.js';
 import { loadOrCreateSigningKey, loadTrustedKeys } from './events/signing-key.js';
 import { EventLog } from './events/log.js';
 import { createExecGuard } from './gateway/guard.js';
-import { createInspection } from './gateway/inspection.js';
 import { ReviewQueue } from './inspect/review.js';
 import { compileRules, type CompiledRules } from './policy/index.js';
 import { SessionRegistry } from './gateway/registry.js';
 import { loadHostKeys, publicLine } from './gateway/hostkeys.js';
 import { sweepInterrupted } from './gateway/recovery.js';
 import { SshGateway } from './gateway/server.js';
-import { LiveSession } from './gateway/session.js';
+import { createSessionFactory } from './gateway/session-factory.js';
 import type { GatewayServices } from './gateway/services.js';
 import { Directory } from './grants/directory.js';
 import { GrantExpiry } from './grants/expiry.js';
@@ -36,15 +34,13 @@ import { GrantService } from './grants/service.js';
 import { IncidentWatcher, ticketProviderFrom } from './grants/incidents.js';
 import { Metrics } from './monitor/metrics.js';
 import { StoreHealth } from './monitor/store-health.js';
-import { HttpServer, sendJson } from './api/http/server.js';
-import { registerIncidentHook } from './api/http/hooks.js';
+import { createBrokerHttp } from './api/http/broker-http.js';
 import { WebAuth } from './api/http/auth.js';
-import { defaultWebUrl, registerWeb } from './api/http/web.js';
+import { defaultWebUrl } from './api/http/web.js';
 import { LiveHub } from './recording/live.js';
 import { Watchdog } from './monitor/watchdog.js';
 import { AnomalyEngine } from './monitor/anomaly/engine.js';
-import { recordingPath } from './recording/layout.js';
-import { RemoteRecording, type Recorder } from './recording/remote.js';
+import type { Recorder } from './recording/remote.js';
 import { createSinks, sinkCursorKey } from './siem/index.js';
 import { audienceFrom, createNotifySinks } from './siem/notify.js';
 import { SinkWorker } from './siem/worker.js';
@@ -214,55 +210,7 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
         };
       },
       guard: createExecGuard({ events, reviews, rules: rulesFor }),
-      createSession(spec, channel, connector, onEnded) {
-        const session = new LiveSession(spec, channel, {
-          events,
-          connector,
-          clock,
-          log,
-          brokerId: config.brokerId,
-          attachInspection: createInspection({ rules: rulesFor, reviews, events, log, flagForReview: (id, ev) => grants.flagForReview(id, ev) }),
-          openRecording: async (s, onError) => {
-            const path = recordingPath(s.id, clock.now());
-            const writer = await RemoteRecording.open(
-              join(config.recordings.dir, path),
-              {
-                width: s.pty?.cols ?? 80,
-                height: s.pty?.rows ?? 24,
-                timestamp: Math.floor(clock.now() / 1000),
-                ...(s.pty && { env: { TERM: s.pty.term } }),
-                title: `${s.grant.user} on ${s.target.name} (${s.grant.incident})`,
-                session_id: s.id,
-                grant_id: s.grant.id,
-                incident: s.grant.incident,
-                user: s.grant.user,
-                target: s.target.name,
-                broker: config.brokerId,
-                kind: s.kind,
-                command: s.command ?? null,
-              },
-              { maxOutputBytes: s.kind === 'exec' ? config.recordings.maxExecOutputBytes : config.recordings.maxOutputBytes, onError, redact: config.recordings.redact, input: config.recordings.input, gzip: config.recordings.gzip },
-            );
-            writers.set(s.id, writer);
-            // The index and the end events name the file as it lies on disk: .cast.gz once gzipped at close.
-            return { writer, get path() { return writer.file.endsWith('.gz') ? `${path}.gz` : path; } };
-          },
-          onEnded: (s, reason) => {
-            writers.delete(s.id);
-            live.ended(s.id, reason);
-            registry.delete(s.id);
-            metrics.sessionsActive.set(registry.size);
-            unwatch();
-            unwatchAnomalies();
-            onEnded(s, reason);
-          },
-        });
-        registry.add(session);
-        metrics.sessionsActive.set(registry.size);
-        const unwatch = watchdog.watch(session);
-        const unwatchAnomalies = anomalies.watch(session);
-        return session;
-      },
+      createSession: createSessionFactory({ events, clock, log, brokerId: config.brokerId, recordings: config.recordings, rulesFor, reviews, grants, registry, writers, live, metrics, watchdog, anomalies }),
     };
 
     const hostKeys = await loadHostKeys(config.dataDir, config.ssh.hostKeys);
@@ -282,15 +230,7 @@ export async function startBroker(config: Config, opts: BrokerOptions = {}): Pro
     closers.push(() => streams.abort());
 
     if (config.listen.http !== undefined && webAuth !== null) {
-      const http = new HttpServer(log);
-      registerIncidentHook(http, { resolve: (incident, via) => incidents.resolve(incident, via), secret: config.tickets.webhookSecret, log });
-      http.route('GET', '/healthz', (_req, res) => sendJson(res, health.healthy ? 200 : 503, { status: health.healthy ? 'ok' : 'store-unreachable', broker: config.brokerId, sessions: registry.size }));
-      http.route('GET', '/metrics', async (_req, res) => {
-        const body = await metrics.registry.metrics();
-        res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
-        res.end(body);
-      });
-      registerWeb(http, { auth: webAuth, store, events, live, recordingsDir: config.recordings.dir, brokerId: config.brokerId, isHere: (id) => registry.get(id) !== undefined, publicOrigin: config.web.publicUrl && new URL(config.web.publicUrl).origin, log, redact: config.recordings.redact });
+      const http = createBrokerHttp({ brokerId: config.brokerId, log, store, events, live, registry, incidents, health, metrics, webAuth, webhookSecret: config.tickets.webhookSecret, recordingsDir: config.recordings.dir, redact: config.recordings.redact, publicUrl: config.web.publicUrl });
       httpPort = await http.listen(config.listen.http.host, config.listen.http.port);
       closers.push(() => http.close());
     }
