@@ -22,18 +22,10 @@ import { systemTimers } from './clock.js';
 import { decodeAgentMessage, digestMatches, MessageType, type AgentMessage } from './codec.js';
 import { CLIENT_VERSION, encodeOpenDataChannel, parseChannelClosedPayload, type ChannelClosed } from './messages.js';
 import { ReliableChannel } from './reliable.js';
+import { PLUGIN_RETRY_POLICY, withRetries, type RetryPolicy } from './retry.js';
 
-export interface RetryPolicy {
-  /** First delay is initialMs + rand(jitterMs). [P]: 100 + rand(100). */
-  readonly initialMs: number;
-  readonly jitterMs: number;
-  /** Each delay doubles; past maxMs it starts again from the initial delay ([P] retryer.go). */
-  readonly maxMs: number;
-  /** Retries after the first attempt. [P]: 5. */
-  readonly maxRetries: number;
-}
-
-export const PLUGIN_RETRY_POLICY: RetryPolicy = { initialMs: 100, jitterMs: 100, maxMs: 5000, maxRetries: 5 };
+export { PLUGIN_RETRY_POLICY } from './retry.js';
+export type { RetryPolicy } from './retry.js';
 
 export interface DataChannelOptions {
   readonly streamUrl: string;
@@ -274,32 +266,9 @@ export class DataChannel {
     }
   }
 
-  /** [P] retryer: attempt now, then back off; null when the channel ended meanwhile. */
-  private async withRetries(what: string, attempt: () => Promise<WebSocket>): Promise<WebSocket | null> {
-    const policy = this.o.retry ?? PLUGIN_RETRY_POLICY;
-    const initial = policy.initialMs + Math.floor(Math.random() * policy.jitterMs);
-    let delay = initial;
-    for (let i = 0; ; i++) {
-      if (this.ended) return null;
-      try {
-        const ws = await attempt();
-        if (this.ended) {
-          ws.terminate();
-          return null;
-        }
-        return ws;
-      } catch (err) {
-        const permanent = err instanceof GatehouseError && err.details?.['permanent'] === true;
-        if (permanent || i >= policy.maxRetries) {
-          if (err instanceof GatehouseError) throw err;
-          throw new GatehouseError('GH_ERR_UPSTREAM_CONNECT', `SSM data channel ${what} failed after ${i + 1} attempts: ${(err as Error).message}`, undefined, { cause: err });
-        }
-        this.o.logger.debug({ err: (err as Error).message, attempt: i + 1 }, `ssm data channel ${what} failed; retrying`);
-        await new Promise<void>((resolve) => this.timers.after(delay, resolve));
-        delay *= 2;
-        if (delay > policy.maxMs) delay = initial;
-      }
-    }
+  /** [P] retryer (retry.ts), stopping once this channel has ended. */
+  private withRetries(what: string, attempt: () => Promise<WebSocket>): Promise<WebSocket | null> {
+    return withRetries(what, attempt, { policy: this.o.retry ?? PLUGIN_RETRY_POLICY, timers: this.timers, logger: this.o.logger, isEnded: () => this.ended });
   }
 
   private fail(error: GatehouseError): void {

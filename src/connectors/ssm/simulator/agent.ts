@@ -6,15 +6,18 @@
  * KMS is on, and ends with channel_closed. Its session outlives any one socket: after a drop it
  * buffers, and a resumed socket picks up where the last one stopped.
  */
-import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { encodeAgentMessage, MessageType, PayloadType, type AgentMessage } from '../codec.js';
+import { MessageType, PayloadType, type AgentMessage } from '../codec.js';
 import type { BlockCipher } from '../kms.js';
-import { encodeChannelClosedPayload, encodeExitCodePayload, FlagValue, parseFlagPayload, parseSizePayload } from '../messages.js';
+import { encodeExitCodePayload, FlagValue, parseFlagPayload, parseSizePayload } from '../messages.js';
 import { ReliableChannel } from '../reliable.js';
+import { encodeChannelClosedFrame, encodeMalformedStartPublication } from './agent-frames.js';
 import { AgentHandshake } from './agent-handshake.js';
 import { spawnPipes, spawnPty, type AgentProcess, type ProcessEvents } from './agent-process.js';
 import type { FakeKms } from './fake-kms.js';
+import { completeUtf8Length } from './utf8.js';
+
+export { completeUtf8Length } from './utf8.js';
 
 export const DOCUMENT_SESSION_TYPES: Readonly<Record<string, string>> = {
   'SSM-SessionManagerRunShell': 'Standard_Stream',
@@ -57,18 +60,6 @@ const MAX_OUTPUT_FRAME = 1024;
 const CLOSE_FLUSH_MS = 2000;
 const START_COLS = 80;
 const START_ROWS = 24;
-
-/** Length of the prefix of `buf` that ends on a UTF-8 character boundary. */
-export function completeUtf8Length(buf: Buffer): number {
-  const n = buf.length;
-  for (let back = 1; back <= Math.min(4, n); back++) {
-    const b = buf[n - back] ?? 0;
-    if ((b & 0xc0) === 0x80) continue; // continuation byte: keep looking for the lead
-    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-    return need > back ? n - back : n;
-  }
-  return n;
-}
 
 export class SimAgent {
   readonly reliable: ReliableChannel;
@@ -122,7 +113,7 @@ export class SimAgent {
     const previous = this.link;
     this.link = link;
     if (previous !== null) previous.close();
-    if (this.c.publicationFrames) link.send(this.publicationFrame(), false);
+    if (this.c.publicationFrames) link.send(encodeMalformedStartPublication(), false);
     this.reliable.linkUp();
     if (this.phase !== 'new') return;
     if (this.handshake.encrypted) {
@@ -285,29 +276,9 @@ export class SimAgent {
   private sendChannelClosed(output: string): void {
     const link = this.link;
     if (link === null) return;
-    const payload = encodeChannelClosedPayload({
-      messageId: randomUUID(),
-      createdDate: new Date().toISOString(),
-      destinationId: this.c.targetId,
-      sessionId: this.c.sessionId,
-      schemaVersion: 1,
-      output,
-    });
-    const short = this.c.channelClosedVariant === 'short';
-    const frame = encodeAgentMessage(
-      { messageType: MessageType.ChannelClosed, createdDate: Date.now(), sequenceNumber: 0, flags: 0, payloadType: PayloadType.None, payload },
-      short ? { headerLength: 112, padding: 'nul' } : undefined,
-    );
+    const frame = encodeChannelClosedFrame({ sessionId: this.c.sessionId, targetId: this.c.targetId, output, variant: this.c.channelClosedVariant });
     link.send(frame, false);
     link.close();
-  }
-
-  /** A deliberately malformed start_publication (zero CreatedDate and digest): clients must accept it. */
-  private publicationFrame(): Buffer {
-    return encodeAgentMessage(
-      { messageType: MessageType.StartPublication, createdDate: 0, sequenceNumber: 0, flags: 0, payloadType: PayloadType.None, payload: new Uint8Array(0) },
-      { digest: new Uint8Array(32) },
-    );
   }
 
   private async end(reason: string): Promise<void> {
