@@ -26,7 +26,8 @@ import { RecordingFile } from './file.js';
 import { InputPrivacy } from './privacy.js';
 import { redactText, StreamRedactor } from './redact.js';
 import type { CastHeader, CastSummary, CastWriterOptions, UnrecordedTail, LiveHandoff, OutputFollower } from './cast-types.js';
-import { EMPTY, incompleteTail, REPLACEMENT_UTF8 } from './utf8.js';
+import { incompleteTail } from '../domain/utf8.js';
+import { EMPTY, REPLACEMENT_UTF8 } from './utf8.js';
 
 export { hashFile } from './file.js';
 export type { CastHeader, CastSummary, CastWriterOptions, UnrecordedTail, LiveHandoff, OutputFollower } from './cast-types.js';
